@@ -1,0 +1,109 @@
+// The one Kubernetes client wrapper: builds the typed API clients from one KubeConfig, and maps
+// the API's errors once into what callers act on (retryable or not, not-found, conflict).
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  PolicyV1Api,
+  setHeaderOptions,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+
+export interface Kube {
+  kc: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  policy: PolicyV1Api;
+  custom: CustomObjectsApi;
+  objects: KubernetesObjectApi;
+  /** Server-side apply of a whole object as `fieldManager`, taking over conflicting fields. */
+  apply<T extends KubernetesObject>(obj: T, fieldManager: string): Promise<T>;
+}
+
+export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export function createKube(kubeconfigPath?: string | KubeConfig): Kube {
+  const kc = kubeconfigPath instanceof KubeConfig ? kubeconfigPath : loadKubeConfig(kubeconfigPath);
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    policy: kc.makeApiClient(PolicyV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+    objects,
+    apply: (obj, fieldManager) =>
+      objects.patch(obj, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply),
+  };
+}
+
+/** Per-call option for JSON merge patches (client-node defaults to JSON patch; CRs refuse strategic merge). */
+export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+export const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
+export interface KubeErrorInfo {
+  /** HTTP status, or 0 when the request never got an answer (connection refused, reset, DNS). */
+  code: number;
+  reason: string;
+  message: string;
+  retryable: boolean;
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** Classifies any error a client-node call can throw. 409/429/5xx and network faults are retryable. */
+export function classifyKubeError(err: unknown): KubeErrorInfo {
+  if (err instanceof ApiException) {
+    let reason = '';
+    let message = '';
+    try {
+      const status = typeof err.body === 'string' ? JSON.parse(err.body) : err.body;
+      reason = status?.reason ?? '';
+      message = status?.message ?? '';
+    } catch {
+      message = String(err.body).slice(0, 300);
+    }
+    const code = err.code;
+    return {
+      code,
+      reason,
+      message: message || `HTTP ${code}`,
+      retryable: code === 409 || code === 429 || code >= 500,
+    };
+  }
+  const e = err as { code?: string; cause?: { code?: string }; message?: string; type?: string };
+  const netCode = e?.code ?? e?.cause?.code;
+  const network = (netCode && NETWORK_CODES.has(netCode)) || e?.type === 'system' || e?.type === 'request-timeout';
+  return {
+    code: 0,
+    reason: netCode ?? 'Unknown',
+    message: e?.message ?? String(err),
+    retryable: Boolean(network),
+  };
+}
+
+export const isNotFound = (err: unknown) => classifyKubeError(err).code === 404;
+export const isConflict = (err: unknown) => classifyKubeError(err).code === 409;
+export const isAlreadyExists = (err: unknown) => {
+  const info = classifyKubeError(err);
+  return info.code === 409 && info.reason === 'AlreadyExists';
+};
+
+/** Returns the object, or undefined when the API says 404. */
+export async function getOrUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
