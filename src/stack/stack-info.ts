@@ -1,0 +1,11 @@
+// What a running dev stack publishes about itself (written to <stateDir>/stack.json), so tests,
+// the CLI and humans can find the servers without knowing which ports were free.
+export interface StackInfo {
+  stateDir: string;
+  kubeconfig: string;
+  kubectl: string;
+  apiServer: string;
+  temporal: { address: string; namespace: string; uiUrl: string };
+  /** Pid of the process that owns the stack (stopping it stops everything). */
+  pid: number;
+}

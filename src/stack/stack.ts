@@ -1,0 +1,104 @@
+// The whole local stack: Temporal dev server, Kubernetes control plane with our CRDs, the kubelet
+// stand-in, and the product's processes (the provisioner now; worker and watcher as they land).
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createKube } from '../lib/kube.js';
+import type { Logger } from '../lib/log.js';
+import { startControlPlane, type ControlPlane } from './control-plane.js';
+import { applyCrds } from './crds.js';
+import { freePort } from './ports.js';
+import { startProcess, waitUntilReady, type ManagedProcess } from './process.js';
+import type { StackInfo } from './stack-info.js';
+import { startTemporalDevServer, type RunningTemporal } from './temporal-dev-server.js';
+import { loadTools, repoRoot } from './tools.js';
+
+export interface StackOptions {
+  stateDir: string;
+  /** Start from an empty state directory (tests); otherwise state survives restarts (`npm start`). */
+  fresh?: boolean;
+  /** Free ports for Temporal instead of temporal-dev.yml's (so tests never clash with `npm start`). */
+  ephemeralTemporalPorts?: boolean;
+  logger: Logger;
+}
+
+export interface RunningStack {
+  info: StackInfo;
+  timings: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+async function timed<T>(timings: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const result = await fn();
+  timings[name] = Math.round(performance.now() - t0);
+  return result;
+}
+
+export async function startStack(opts: StackOptions): Promise<RunningStack> {
+  const root = repoRoot();
+  const tools = loadTools(root);
+  const { stateDir, logger } = opts;
+  if (opts.fresh) rmSync(stateDir, { recursive: true, force: true });
+  mkdirSync(join(stateDir, 'logs'), { recursive: true });
+  const timings: Record<string, number> = {};
+  const processes: ManagedProcess[] = [];
+  let controlPlane: ControlPlane | undefined;
+  let temporal: RunningTemporal | undefined;
+  let stopping = false;
+
+  const stop = async () => {
+    stopping = true;
+    for (const p of [...processes].reverse()) await p.stop();
+    await Promise.all([controlPlane?.stop(), temporal?.process.stop()]);
+  };
+
+  try {
+    const ports = opts.ephemeralTemporalPorts
+      ? { grpc: await freePort(), ui: await freePort(), http: await freePort(), metrics: await freePort() }
+      : undefined;
+    // The two servers are independent: start them side by side.
+    [temporal, controlPlane] = await Promise.all([
+      timed(timings, 'temporal', () =>
+        startTemporalDevServer({ binary: tools.temporal, composeFile: join(root, 'temporal-dev.yml'), stateDir, ports }),
+      ),
+      timed(timings, 'controlPlane', () => startControlPlane({ tools, stateDir })),
+    ]);
+    const cp = controlPlane;
+    await timed(timings, 'crds', () => applyCrds(createKube(cp.kubeconfig)));
+
+    const env = { ...process.env, PGBTLS_EXIT_WITH_PARENT: '1', KUBECONFIG: cp.kubeconfig, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace };
+    const node = process.execPath;
+    await timed(timings, 'processes', async () => {
+      for (const [name, script] of [
+        ['kubelet-stand-in', 'dist/test/support/kubelet/main.js'],
+        ['provisioner', 'dist/src/provisioner/main.js'],
+      ] as const) {
+        const proc = startProcess(name, node, [join(root, script)], { logFile: join(stateDir, 'logs', `${name}.log`), env });
+        processes.push(proc);
+        // A product process that dies takes the stack with it: a half-running stack misleads.
+        void proc.exited.then((code) => {
+          if (!stopping) logger.error(`${name} exited unexpectedly (${code}); see ${proc.logFile}`);
+        });
+      }
+      // The stand-in registers its node first thing; once it exists, pods can be bound.
+      const kube = createKube(cp.kubeconfig);
+      await waitUntilReady(processes[0], async () => Boolean(await kube.core.readNode({ name: 'pgbtls-node-0' })), { timeoutMs: 30_000 });
+    });
+
+    const info: StackInfo = {
+      stateDir,
+      kubeconfig: cp.kubeconfig,
+      kubectl: tools.kubectl,
+      apiServer: cp.apiServerUrl,
+      temporal: { address: temporal.address, namespace: temporal.namespace, uiUrl: temporal.uiUrl },
+      pid: process.pid,
+    };
+    // A kubectl of the matching version, already pointed at this stack.
+    writeFileSync(join(stateDir, 'kubectl'), `#!/bin/sh\nexec '${tools.kubectl}' --kubeconfig '${cp.kubeconfig}' "$@"\n`, { mode: 0o755 });
+    writeFileSync(join(stateDir, 'stack.json'), JSON.stringify(info, null, 2) + '\n');
+    return { info, timings, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

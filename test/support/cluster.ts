@@ -1,0 +1,46 @@
+// What integration tests know about the shared stack that globalSetup started, and the helpers
+// every test uses to talk to it: one Kubernetes client, a fresh namespace per test file.
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createKube, type Kube } from '../../src/lib/kube.js';
+import type { StackInfo } from '../../src/stack/stack-info.js';
+
+export function stackInfo(): StackInfo {
+  const file = process.env.PGBTLS_STACK_FILE;
+  if (!file) throw new Error('PGBTLS_STACK_FILE is not set: run integration tests through jest (globalSetup starts the stack)');
+  return JSON.parse(readFileSync(file, 'utf8')) as StackInfo;
+}
+
+let kube: Kube | undefined;
+export function testKube(): Kube {
+  kube ??= createKube(stackInfo().kubeconfig);
+  return kube;
+}
+
+/** Creates a namespace with a unique name; tests never share one. */
+export async function createTestNamespace(prefix: string): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`.toLowerCase();
+  await testKube().core.createNamespace({ body: { metadata: { name, labels: { 'pgbtls.test/namespace': 'true' } } } });
+  return name;
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes; the last error explains a timeout. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  { timeoutMs = 60_000, intervalMs = 250, what = 'condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
