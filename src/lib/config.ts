@@ -10,8 +10,15 @@ export interface Config {
   watchNamespaces: string[];
   /** Where ClusterIssuers keep their CA Secrets (cert-manager's --cluster-resource-namespace). */
   clusterResourceNamespace: string;
+  /** Temporal frontend address and namespace (TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE, as the CLI reads them). */
+  temporalAddress: string;
+  temporalNamespace: string;
   /** Temporal task queue the worker polls and the watcher starts workflows on. */
   taskQueue: string;
+  /** The cluster's DNS domain, for the pods' fully qualified names in server certificates. */
+  clusterDomain: string;
+  /** Reload pods instead of restarting them when only certificate contents change. */
+  hotReload: boolean;
   /** Interval of the provisioner's periodic resync, in ms. */
   resyncIntervalMs: number;
 }
@@ -38,7 +45,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     kubeconfig: env.KUBECONFIG ?? '',
     watchNamespaces: list(env.PGBTLS_WATCH_NAMESPACES),
     clusterResourceNamespace: env.PGBTLS_CLUSTER_RESOURCE_NAMESPACE || 'cert-manager',
+    temporalAddress: env.TEMPORAL_ADDRESS || 'localhost:7233',
+    temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
     taskQueue: env.PGBTLS_TASK_QUEUE || 'pgbouncer-tls',
+    clusterDomain: env.PGBTLS_CLUSTER_DOMAIN || 'cluster.local',
+    hotReload: env.PGBTLS_HOT_RELOAD === 'true',
     resyncIntervalMs: positiveInt(env, 'PGBTLS_RESYNC_INTERVAL_MS', 30_000),
   };
 }
@@ -49,5 +60,8 @@ export function defaultStateDir(repoRoot: string): string {
 }
 
 export function cacheDir(): string {
-  return process.env.PGBTLS_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'pgbouncer-tls-orchestrator');
+  return (
+    process.env.PGBTLS_CACHE_DIR ||
+    join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'pgbouncer-tls-orchestrator')
+  );
 }

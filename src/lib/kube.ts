@@ -3,6 +3,7 @@
 import {
   ApiException,
   AppsV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
@@ -18,6 +19,7 @@ export interface Kube {
   core: CoreV1Api;
   apps: AppsV1Api;
   policy: PolicyV1Api;
+  coordination: CoordinationV1Api;
   custom: CustomObjectsApi;
   objects: KubernetesObjectApi;
   /** Server-side apply of a whole object as `fieldManager`, taking over conflicting fields. */
@@ -39,6 +41,7 @@ export function createKube(kubeconfigPath?: string | KubeConfig): Kube {
     core: kc.makeApiClient(CoreV1Api),
     apps: kc.makeApiClient(AppsV1Api),
     policy: kc.makeApiClient(PolicyV1Api),
+    coordination: kc.makeApiClient(CoordinationV1Api),
     custom: kc.makeApiClient(CustomObjectsApi),
     objects,
     apply: (obj, fieldManager) =>
@@ -58,18 +61,27 @@ export interface KubeErrorInfo {
   retryable: boolean;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /** Classifies any error a client-node call can throw. 409/429/5xx and network faults are retryable. */
 export function classifyKubeError(err: unknown): KubeErrorInfo {
   if (err instanceof ApiException) {
-    let reason = '';
-    let message = '';
+    let reason: string;
+    let message: string;
     try {
       const status = typeof err.body === 'string' ? JSON.parse(err.body) : err.body;
       reason = status?.reason ?? '';
       message = status?.message ?? '';
     } catch {
+      reason = '';
       message = String(err.body).slice(0, 300);
     }
     const code = err.code;
