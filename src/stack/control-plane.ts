@@ -132,9 +132,13 @@ export async function startControlPlane(opts: { tools: Tools; stateDir: string }
     processes.push(apiserver);
     // The apiserver writes its self-signed serving certificate (with its CA) here before it listens.
     const servingCert = join(pki, 'apiserver.crt');
-    await waitUntilReady(apiserver, async () => existsSync(servingCert) && httpGetOk(`${apiServerUrl}/readyz`, servingCert), {
-      timeoutMs: 120_000,
-    });
+    await waitUntilReady(
+      apiserver,
+      async () => existsSync(servingCert) && httpGetOk(`${apiServerUrl}/readyz`, servingCert),
+      {
+        timeoutMs: 120_000,
+      },
+    );
 
     const kubeconfig = join(stateDir, 'kubeconfig');
     writeFileSync(kubeconfig, renderKubeconfig(apiServerUrl, servingCert, auth.token), { mode: 0o600 });
@@ -159,7 +163,9 @@ export async function startControlPlane(opts: { tools: Tools; stateDir: string }
     );
     processes.push(kcm);
     // The service-account controller creating "default" shows the controllers are running.
-    await waitUntilReady(kcm, () => defaultServiceAccountExists(apiServerUrl, servingCert, auth.token), { timeoutMs: 60_000 });
+    await waitUntilReady(kcm, () => defaultServiceAccountExists(apiServerUrl, servingCert, auth.token), {
+      timeoutMs: 60_000,
+    });
 
     return { apiServerUrl, kubeconfig, processes, stop };
   } catch (err) {

@@ -5,7 +5,11 @@ import type { Kube } from '../lib/kube.js';
 
 export async function applyCrds(kube: Kube, { timeoutMs = 30_000 } = {}): Promise<string[]> {
   const crds = loadCrds();
-  for (const crd of crds) await kube.apply({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', ...crd }, 'pgbtls-stack');
+  for (const crd of crds)
+    await kube.apply(
+      { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', ...crd },
+      'pgbtls-stack',
+    );
   const ext = kube.kc.makeApiClient(ApiextensionsV1Api);
   const deadline = Date.now() + timeoutMs;
   for (const crd of crds) {

@@ -19,7 +19,12 @@ const { values } = parseArgs({
 const logger = createLogger({ component: 'stack' });
 const stateDir = resolve(values['state-dir'] ?? defaultStateDir(repoRoot()));
 const t0 = performance.now();
-const stack = await startStack({ stateDir, fresh: values.fresh, ephemeralTemporalPorts: values['ephemeral-ports'], logger }).catch((err) => {
+const stack = await startStack({
+  stateDir,
+  fresh: values.fresh,
+  ephemeralTemporalPorts: values['ephemeral-ports'],
+  logger,
+}).catch((err) => {
   process.stderr.write(`stack failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });
@@ -27,7 +32,9 @@ const { info } = stack;
 const seconds = ((performance.now() - t0) / 1000).toFixed(1);
 process.stdout.write(
   [
-    `Stack ready in ${seconds}s (${Object.entries(stack.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}s`).join(', ')})`,
+    `Stack ready in ${seconds}s (${Object.entries(stack.timings)
+      .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}s`)
+      .join(', ')})`,
     `  Temporal UI:  ${info.temporal.uiUrl}`,
     `  Temporal:     ${info.temporal.address} (namespace ${info.temporal.namespace})`,
     `  Kubernetes:   ${info.apiServer}`,

@@ -76,7 +76,9 @@ export async function waitUntilReady(
   void proc.exited.then((code) => (exitedWith = code));
   for (;;) {
     if (exitedWith !== undefined) {
-      throw new Error(`${proc.name} exited (${exitedWith}) before it was ready; its log ends:\n${tailOfLog(proc.logFile)}`);
+      throw new Error(
+        `${proc.name} exited (${exitedWith}) before it was ready; its log ends:\n${tailOfLog(proc.logFile)}`,
+      );
     }
     if (await probe().catch(() => false)) return;
     if (Date.now() > deadline) {

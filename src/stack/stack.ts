@@ -59,21 +59,35 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     // The two servers are independent: start them side by side.
     [temporal, controlPlane] = await Promise.all([
       timed(timings, 'temporal', () =>
-        startTemporalDevServer({ binary: tools.temporal, composeFile: join(root, 'temporal-dev.yml'), stateDir, ports }),
+        startTemporalDevServer({
+          binary: tools.temporal,
+          composeFile: join(root, 'temporal-dev.yml'),
+          stateDir,
+          ports,
+        }),
       ),
       timed(timings, 'controlPlane', () => startControlPlane({ tools, stateDir })),
     ]);
     const cp = controlPlane;
     await timed(timings, 'crds', () => applyCrds(createKube(cp.kubeconfig)));
 
-    const env = { ...process.env, PGBTLS_EXIT_WITH_PARENT: '1', KUBECONFIG: cp.kubeconfig, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace };
+    const env = {
+      ...process.env,
+      PGBTLS_EXIT_WITH_PARENT: '1',
+      KUBECONFIG: cp.kubeconfig,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace,
+    };
     const node = process.execPath;
     await timed(timings, 'processes', async () => {
       for (const [name, script] of [
         ['kubelet-stand-in', 'dist/test/support/kubelet/main.js'],
         ['provisioner', 'dist/src/provisioner/main.js'],
       ] as const) {
-        const proc = startProcess(name, node, [join(root, script)], { logFile: join(stateDir, 'logs', `${name}.log`), env });
+        const proc = startProcess(name, node, [join(root, script)], {
+          logFile: join(stateDir, 'logs', `${name}.log`),
+          env,
+        });
         processes.push(proc);
         // A product process that dies takes the stack with it: a half-running stack misleads.
         void proc.exited.then((code) => {
@@ -82,7 +96,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       }
       // The stand-in registers its node first thing; once it exists, pods can be bound.
       const kube = createKube(cp.kubeconfig);
-      await waitUntilReady(processes[0], async () => Boolean(await kube.core.readNode({ name: 'pgbtls-node-0' })), { timeoutMs: 30_000 });
+      await waitUntilReady(processes[0], async () => Boolean(await kube.core.readNode({ name: 'pgbtls-node-0' })), {
+        timeoutMs: 30_000,
+      });
     });
 
     const info: StackInfo = {
@@ -94,7 +110,11 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       pid: process.pid,
     };
     // A kubectl of the matching version, already pointed at this stack.
-    writeFileSync(join(stateDir, 'kubectl'), `#!/bin/sh\nexec '${tools.kubectl}' --kubeconfig '${cp.kubeconfig}' "$@"\n`, { mode: 0o755 });
+    writeFileSync(
+      join(stateDir, 'kubectl'),
+      `#!/bin/sh\nexec '${tools.kubectl}' --kubeconfig '${cp.kubeconfig}' "$@"\n`,
+      { mode: 0o755 },
+    );
     writeFileSync(join(stateDir, 'stack.json'), JSON.stringify(info, null, 2) + '\n');
     return { info, timings, stop };
   } catch (err) {

@@ -66,7 +66,11 @@ export function nativeSettings(composeText: string, overrides: NativeOverrides):
   }
   const searchAttributes: Record<string, string> = {};
   args.forEach((a, i) => {
-    const value = a.startsWith('--search-attribute=') ? a.split('=').slice(1).join('=') : a === '--search-attribute' ? args[i + 1] : undefined;
+    const value = a.startsWith('--search-attribute=')
+      ? a.split('=').slice(1).join('=')
+      : a === '--search-attribute'
+        ? args[i + 1]
+        : undefined;
     if (value) {
       const [key, type] = value.split('=');
       searchAttributes[key] = type;
@@ -97,7 +101,9 @@ export async function startTemporalDevServer(opts: {
   const dataDir = join(opts.stateDir, 'temporal');
   mkdirSync(dataDir, { recursive: true });
   const settings = nativeSettings(readFileSync(opts.composeFile, 'utf8'), { dataDir, ports: opts.ports });
-  const proc = startProcess('temporal', opts.binary, settings.args, { logFile: join(opts.stateDir, 'logs', 'temporal.log') });
+  const proc = startProcess('temporal', opts.binary, settings.args, {
+    logFile: join(opts.stateDir, 'logs', 'temporal.log'),
+  });
   const address = `127.0.0.1:${settings.grpcPort}`;
   await waitUntilReady(proc, () => temporalIsServing(address), { timeoutMs: 60_000 });
   return { process: proc, address, uiUrl: `http://127.0.0.1:${settings.uiPort}`, namespace: settings.namespace };

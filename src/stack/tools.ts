@@ -27,7 +27,9 @@ export function repoRoot(): string {
 export function loadTools(root = repoRoot()): Tools {
   const file = join(root, '.tools.json');
   if (!existsSync(file)) {
-    throw new Error(`${file} is missing: run "npm run setup" (builds etcd/Kubernetes and installs Temporal once per machine)`);
+    throw new Error(
+      `${file} is missing: run "npm run setup" (builds etcd/Kubernetes and installs Temporal once per machine)`,
+    );
   }
   const tools = JSON.parse(readFileSync(file, 'utf8')) as Tools;
   for (const [name, path] of Object.entries(tools)) {

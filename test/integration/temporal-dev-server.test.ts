@@ -15,7 +15,12 @@ const stateDir = mkdtempSync(join(tmpdir(), 'pgbtls-temporal-'));
 let server: RunningTemporal | undefined;
 
 async function start(ports: { grpc: number; ui: number; http: number; metrics: number }): Promise<RunningTemporal> {
-  return startTemporalDevServer({ binary: loadTools(root).temporal, composeFile: join(root, 'temporal-dev.yml'), stateDir, ports });
+  return startTemporalDevServer({
+    binary: loadTools(root).temporal,
+    composeFile: join(root, 'temporal-dev.yml'),
+    stateDir,
+    ports,
+  });
 }
 
 async function runWorker<T>(address: string, fn: () => Promise<T>): Promise<T> {
@@ -44,7 +49,11 @@ test('a workflow started before a server restart completes after it, with its st
 
   await runWorker(server.address, async () => {
     const client = new Client({ connection: await Connection.connect({ address: server!.address }) });
-    const handle = await client.workflow.start(waitForRelease, { taskQueue: 'stack-test', workflowId, args: ['before restart'] });
+    const handle = await client.workflow.start(waitForRelease, {
+      taskQueue: 'stack-test',
+      workflowId,
+      args: ['before restart'],
+    });
     await handle.signal(noteSignal, 'signal before restart');
     expect(await handle.query(notesQuery)).toEqual(['before restart', 'signal before restart']);
     await client.connection.close();
@@ -66,15 +75,27 @@ test('a workflow started before a server restart completes after it, with its st
 });
 
 test('the custom search attributes of temporal-dev.yml are registered', async () => {
-  server ??= await start({ grpc: await freePort(), ui: await freePort(), http: await freePort(), metrics: await freePort() });
+  server ??= await start({
+    grpc: await freePort(),
+    ui: await freePort(),
+    http: await freePort(),
+    metrics: await freePort(),
+  });
   const connection = await Connection.connect({ address: server.address });
   const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
   await connection.close();
-  expect(Object.keys(customAttributes ?? {})).toEqual(expect.arrayContaining(['PgBouncer', 'Namespace', 'OpsType', 'Stage']));
+  expect(Object.keys(customAttributes ?? {})).toEqual(
+    expect.arrayContaining(['PgBouncer', 'Namespace', 'OpsType', 'Stage']),
+  );
 });
 
 test('the UI answers on the configured port', async () => {
-  server ??= await start({ grpc: await freePort(), ui: await freePort(), http: await freePort(), metrics: await freePort() });
+  server ??= await start({
+    grpc: await freePort(),
+    ui: await freePort(),
+    http: await freePort(),
+    metrics: await freePort(),
+  });
   const res = await fetch(server.uiUrl);
   expect(res.status).toBe(200);
   expect(await res.text()).toContain('<html');

@@ -7,7 +7,8 @@ import type { StackInfo } from '../../src/stack/stack-info.js';
 
 export function stackInfo(): StackInfo {
   const file = process.env.PGBTLS_STACK_FILE;
-  if (!file) throw new Error('PGBTLS_STACK_FILE is not set: run integration tests through jest (globalSetup starts the stack)');
+  if (!file)
+    throw new Error('PGBTLS_STACK_FILE is not set: run integration tests through jest (globalSetup starts the stack)');
   return JSON.parse(readFileSync(file, 'utf8')) as StackInfo;
 }
 
@@ -39,7 +40,9 @@ export async function eventually<T>(
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

@@ -35,6 +35,9 @@ export default async function globalSetup(): Promise<void> {
   process.env.PGBTLS_STACK_FILE = stackFile;
   process.env.KUBECONFIG = info.kubeconfig;
   process.env.PGBTLS_STACK_PID = String(child.pid);
-  const firstLine = readFileSync(logFile, 'utf8').split('\n').find((l) => l.startsWith('Stack ready')) ?? '';
+  const firstLine =
+    readFileSync(logFile, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Stack ready')) ?? '';
   process.stdout.write(`\n[stack] ${firstLine || `ready in ${((performance.now() - t0) / 1000).toFixed(1)}s`}\n`);
 }

@@ -4,6 +4,7 @@
 import { makeInformer, type Informer, type V1Pod } from '@kubernetes/client-node';
 import { classifyKubeError, isNotFound, mergePatch, type Kube } from '../../../src/lib/kube.js';
 import type { Logger } from '../../../src/lib/log.js';
+import { takeFault } from './faults.js';
 import type { PodRuntime } from './runtime.js';
 
 export interface KubeletStandInOptions {
@@ -55,7 +56,8 @@ export class KubeletStandIn {
 
   private restartInformerLater(err: unknown): void {
     if (this.stopped) return;
-    if (!this.outage) this.opts.logger.warn('pod watch failed; restarting it', { error: classifyKubeError(err).message });
+    if (!this.outage)
+      this.opts.logger.warn('pod watch failed; restarting it', { error: classifyKubeError(err).message });
     this.outage = true;
     this.restartTimer = setTimeout(() => {
       this.informer!.start().then(
@@ -74,7 +76,14 @@ export class KubeletStandIn {
     try {
       await core.createNode({
         body: {
-          metadata: { name: this.nodeName, labels: { 'kubernetes.io/hostname': this.nodeName, 'kubernetes.io/os': 'linux', 'pgbtls.dev/stand-in': 'true' } },
+          metadata: {
+            name: this.nodeName,
+            labels: {
+              'kubernetes.io/hostname': this.nodeName,
+              'kubernetes.io/os': 'linux',
+              'pgbtls.dev/stand-in': 'true',
+            },
+          },
         },
       });
     } catch (err) {
@@ -87,11 +96,31 @@ export class KubeletStandIn {
           status: {
             capacity: { cpu: '16', memory: '64Gi', pods: '250' },
             allocatable: { cpu: '16', memory: '64Gi', pods: '250' },
-            addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: this.nodeName }],
-            conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet stand-in is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }],
+            addresses: [
+              { type: 'InternalIP', address: '127.0.0.1' },
+              { type: 'Hostname', address: this.nodeName },
+            ],
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'KubeletReady',
+                message: 'kubelet stand-in is posting ready status',
+                lastHeartbeatTime: now,
+                lastTransitionTime: now,
+              },
+            ],
             nodeInfo: {
-              kubeletVersion: 'v1.34.4-stand-in', kubeProxyVersion: '', architecture: 'amd64', operatingSystem: 'linux',
-              bootID: '', containerRuntimeVersion: 'stand-in://1', kernelVersion: '', machineID: '', osImage: 'stand-in', systemUUID: '',
+              kubeletVersion: 'v1.34.4-stand-in',
+              kubeProxyVersion: '',
+              architecture: 'amd64',
+              operatingSystem: 'linux',
+              bootID: '',
+              containerRuntimeVersion: 'stand-in://1',
+              kernelVersion: '',
+              machineID: '',
+              osImage: 'stand-in',
+              systemUUID: '',
             },
           },
         },
@@ -107,7 +136,10 @@ export class KubeletStandIn {
       .then(() => this.sync(pod))
       .catch((err) => {
         if (isNotFound(err)) return;
-        this.opts.logger.warn('pod sync failed', { pod: `${pod.metadata!.namespace}/${pod.metadata!.name}`, error: classifyKubeError(err).message });
+        this.opts.logger.warn('pod sync failed', {
+          pod: `${pod.metadata!.namespace}/${pod.metadata!.name}`,
+          error: classifyKubeError(err).message,
+        });
       })
       .finally(() => {
         if (this.queues.get(uid) === next) this.queues.delete(uid);
@@ -124,9 +156,11 @@ export class KubeletStandIn {
       await this.opts.runtime.stop(pod);
       this.started.delete(uid);
       // Grace period in the body: a DeleteOptions body overrides the query parameter.
-      await core.deleteNamespacedPod({ name, namespace, body: { gracePeriodSeconds: 0, preconditions: { uid } } }).catch((err) => {
-        if (!isNotFound(err) && classifyKubeError(err).code !== 409) throw err;
-      });
+      await core
+        .deleteNamespacedPod({ name, namespace, body: { gracePeriodSeconds: 0, preconditions: { uid } } })
+        .catch((err) => {
+          if (!isNotFound(err) && classifyKubeError(err).code !== 409) throw err;
+        });
       return;
     }
     if (!pod.spec?.nodeName) {
@@ -139,7 +173,14 @@ export class KubeletStandIn {
     if (pod.spec.nodeName !== this.nodeName || this.started.has(uid)) return;
     this.started.add(uid);
     await this.patchStatus(pod, { phase: 'Pending', ready: false });
+    const fault = await takeFault(this.opts.kube, namespace, name);
     const { podIP } = await this.opts.runtime.start(pod);
+    if (fault?.readyDelayMs) await new Promise((r) => setTimeout(r, fault.readyDelayMs));
+    if (fault?.neverReady) {
+      this.opts.logger.info('fault: pod stays unready', { pod: `${namespace}/${name}` });
+      await this.patchStatus(pod, { phase: 'Running', ready: false, podIP });
+      return;
+    }
     await this.patchStatus(pod, { phase: 'Running', ready: true, podIP });
     this.opts.logger.debug('pod ready', { pod: `${namespace}/${name}`, podIP });
   }

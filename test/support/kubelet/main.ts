@@ -9,7 +9,11 @@ import { SimulatedRuntime } from './runtime.js';
 const logger = createLogger({ component: 'kubelet-stand-in' });
 const config = loadConfig();
 const readyDelayMs = Number(process.env.PGBTLS_KUBELET_READY_DELAY_MS ?? 500);
-const kubelet = new KubeletStandIn({ kube: createKube(config.kubeconfig), runtime: new SimulatedRuntime(readyDelayMs), logger });
+const kubelet = new KubeletStandIn({
+  kube: createKube(config.kubeconfig),
+  runtime: new SimulatedRuntime(readyDelayMs),
+  logger,
+});
 
 await kubelet.start();
 logger.info('kubelet stand-in running', { node: kubelet.nodeName, readyDelayMs });

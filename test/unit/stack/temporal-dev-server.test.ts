@@ -14,7 +14,12 @@ test('the native launcher takes its flags from temporal-dev.yml, binding to loop
   expect(s.grpcPort).toBe(7233);
   expect(s.uiPort).toBe(8233);
   expect(s.namespace).toBe('default');
-  expect(s.searchAttributes).toEqual({ PgBouncer: 'Keyword', Namespace: 'Keyword', OpsType: 'Keyword', Stage: 'Keyword' });
+  expect(s.searchAttributes).toEqual({
+    PgBouncer: 'Keyword',
+    Namespace: 'Keyword',
+    OpsType: 'Keyword',
+    Stage: 'Keyword',
+  });
 });
 
 test('port overrides replace the file’s ports and nothing else', () => {
