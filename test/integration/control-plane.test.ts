@@ -4,6 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { createTestNamespace, eventually, stackInfo, testKube } from '../support/cluster.js';
+import { createPgBouncer } from '../support/fixtures.js';
+import { createOpsRequest } from '../support/tls-fixtures.js';
 
 const kube = testKube();
 let namespace: string;
@@ -41,7 +43,7 @@ async function readyPods(selector: string): Promise<V1Pod[]> {
   return items.filter((p) => isReady(p) && !p.metadata?.deletionTimestamp);
 }
 
-test('the API server enforces RBAC and serves our resources to kubectl', () => {
+test('the API server enforces RBAC and serves our resources to kubectl', async () => {
   expect(kubectl('auth', 'can-i', 'list', 'secrets', '-A').trim()).toBe('yes');
   // `can-i` answers "no" with exit code 1.
   let answer: string;
@@ -59,8 +61,22 @@ test('the API server enforces RBAC and serves our resources to kubectl', () => {
     answer = String((err as { stdout?: string }).stdout);
   }
   expect(answer.trim()).toBe('no');
-  expect(kubectl('get', 'pgbouncers,pgbounceropsrequests', '-A')).toMatch(/^$|No resources found/);
   expect(kubectl('get', '--raw', '/readyz')).toBe('ok');
+
+  await createPgBouncer(namespace, 'listed', { replicas: 1 });
+  await createOpsRequest(namespace, 'listed-rotate', {
+    databaseRef: { name: 'listed' },
+    tls: { rotateCertificates: true },
+  });
+  const listing = kubectl('get', 'pgbouncers,pgbounceropsrequests', '-A');
+  expect(listing).toMatch(new RegExp(`${namespace}\\s+pgbouncer.kubedb.com/listed\\s`));
+  expect(listing).toMatch(
+    new RegExp(`${namespace}\\s+pgbounceropsrequest.ops.kubedb.com/listed-rotate\\s+ReconfigureTLS`),
+  );
+  expect(kubectl('get', 'pb,pbops', '-n', namespace, '-o', 'name').trim().split('\n').sort()).toEqual([
+    'pgbouncer.kubedb.com/listed',
+    'pgbounceropsrequest.ops.kubedb.com/listed-rotate',
+  ]);
 });
 
 test('a StatefulSet gets Ready pods on the stand-in node, and a deleted pod comes back as a new one', async () => {

@@ -1,0 +1,86 @@
+// Certificate authorities, issuers and ops requests for the TLS tests.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CERT_MANAGER_GROUP, OPS_GROUP, type PgBouncerOpsRequest } from '../../src/api/types.js';
+import { createSelfSignedCA } from '../../src/certificates/index.js';
+import type { OpsRequestRef } from '../../src/planner/types.js';
+import { testKube } from './cluster.js';
+
+/** A CA in a kubernetes.io/tls Secret and a CA Issuer pointing at it; returns the CA certificate. */
+export async function createCaIssuer(namespace: string, name: string): Promise<string> {
+  const ca = await createSelfSignedCA({
+    commonName: `${name} test CA`,
+    algorithm: 'RSA',
+    size: 2048,
+    notAfter: new Date(Date.now() + 365 * 86400_000),
+  });
+  await testKube().core.createNamespacedSecret({
+    namespace,
+    body: {
+      metadata: { name: `${name}-ca` },
+      type: 'kubernetes.io/tls',
+      stringData: { 'tls.crt': ca.certPem, 'tls.key': ca.keyPem },
+    },
+  });
+  await testKube().custom.createNamespacedCustomObject({
+    group: CERT_MANAGER_GROUP,
+    version: 'v1',
+    namespace,
+    plural: 'issuers',
+    body: {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Issuer',
+      metadata: { name },
+      spec: { ca: { secretName: `${name}-ca` } },
+    },
+  });
+  return ca.certPem;
+}
+
+export async function createOpsRequest(
+  namespace: string,
+  name: string,
+  spec: Partial<PgBouncerOpsRequest['spec']>,
+): Promise<OpsRequestRef> {
+  const created = (await testKube().custom.createNamespacedCustomObject({
+    group: OPS_GROUP,
+    version: 'v1alpha1',
+    namespace,
+    plural: 'pgbounceropsrequests',
+    body: {
+      apiVersion: 'ops.kubedb.com/v1alpha1',
+      kind: 'PgBouncerOpsRequest',
+      metadata: { name },
+      spec: { type: 'ReconfigureTLS', ...spec },
+    },
+  })) as PgBouncerOpsRequest;
+  return { namespace, name, uid: created.metadata.uid! };
+}
+
+export async function readOpsRequest(ref: OpsRequestRef): Promise<PgBouncerOpsRequest> {
+  return (await testKube().custom.getNamespacedCustomObject({
+    group: OPS_GROUP,
+    version: 'v1alpha1',
+    plural: 'pgbounceropsrequests',
+    namespace: ref.namespace,
+    name: ref.name,
+  })) as PgBouncerOpsRequest;
+}
+
+export async function secretText(namespace: string, name: string, key: string): Promise<string> {
+  const s = await testKube().core.readNamespacedSecret({ name, namespace });
+  return Buffer.from(s.data?.[key] ?? '', 'base64').toString();
+}
+
+/** Runs openssl with the given PEM files in a temp dir; returns stdout (throws with stderr on failure). */
+export function openssl(files: Record<string, string>, args: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pgbtls-openssl-'));
+  try {
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    return execFileSync('openssl', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
