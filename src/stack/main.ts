@@ -13,6 +13,7 @@ const { values } = parseArgs({
     'state-dir': { type: 'string' },
     fresh: { type: 'boolean', default: false },
     'ephemeral-ports': { type: 'boolean', default: false },
+    'no-worker': { type: 'boolean', default: false },
   },
 });
 
@@ -23,6 +24,7 @@ const stack = await startStack({
   stateDir,
   fresh: values.fresh,
   ephemeralTemporalPorts: values['ephemeral-ports'],
+  withWorker: !values['no-worker'],
   logger,
 }).catch((err) => {
   process.stderr.write(`stack failed to start: ${err instanceof Error ? err.message : String(err)}\n`);

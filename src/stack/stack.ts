@@ -18,6 +18,8 @@ export interface StackOptions {
   fresh?: boolean;
   /** Free ports for Temporal instead of temporal-dev.yml's (so tests never clash with `npm start`). */
   ephemeralTemporalPorts?: boolean;
+  /** Run the Temporal worker too (`npm start`); tests start their own workers. */
+  withWorker?: boolean;
   logger: Logger;
 }
 
@@ -83,6 +85,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       for (const [name, script] of [
         ['kubelet-stand-in', 'dist/test/support/kubelet/main.js'],
         ['provisioner', 'dist/src/provisioner/main.js'],
+        ...(opts.withWorker ? ([['worker', 'dist/src/worker/main.js']] as const) : []),
       ] as const) {
         const proc = startProcess(name, node, [join(root, script)], {
           logFile: join(stateDir, 'logs', `${name}.log`),

@@ -1,0 +1,94 @@
+// Small, idempotent Secret operations the steps share: write a Secret whole (create or replace,
+// recreating it when its immutable type differs) and delete Secrets treating 404 as done.
+import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import { classifyKubeError, getOrUndefined, isNotFound, type Kube } from '../../lib/kube.js';
+
+export interface SecretContent {
+  type: string;
+  data: Record<string, string>; // base64 values, exactly as the API returns them
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: V1OwnerReference[];
+}
+
+export const readSecret = (kube: Kube, namespace: string, name: string) =>
+  getOrUndefined(() => kube.core.readNamespacedSecret({ name, namespace }));
+
+export function contentOf(secret: V1Secret): SecretContent {
+  return {
+    type: secret.type ?? 'Opaque',
+    data: secret.data ?? {},
+    labels: secret.metadata?.labels,
+    annotations: secret.metadata?.annotations,
+    ownerReferences: secret.metadata?.ownerReferences,
+  };
+}
+
+export async function writeSecret(kube: Kube, namespace: string, name: string, content: SecretContent): Promise<void> {
+  const existing = await readSecret(kube, namespace, name);
+  const body: V1Secret = {
+    metadata: {
+      name,
+      namespace,
+      labels: content.labels,
+      annotations: content.annotations,
+      ownerReferences: content.ownerReferences,
+      resourceVersion: existing?.metadata?.resourceVersion,
+    },
+    type: content.type,
+    data: content.data,
+  };
+  if (existing && (existing.type ?? 'Opaque') !== content.type) {
+    await deleteSecrets(kube, namespace, [name]);
+    delete body.metadata!.resourceVersion;
+    await kube.core.createNamespacedSecret({ namespace, body });
+  } else if (existing) {
+    await kube.core.replaceNamespacedSecret({ name, namespace, body });
+  } else {
+    await kube.core.createNamespacedSecret({ namespace, body });
+  }
+}
+
+export async function createSecretIfMissing(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  content: SecretContent,
+): Promise<boolean> {
+  try {
+    await kube.core.createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: {
+          name,
+          namespace,
+          labels: content.labels,
+          annotations: content.annotations,
+          ownerReferences: content.ownerReferences,
+        },
+        type: content.type,
+        data: content.data,
+      },
+    });
+    return true;
+  } catch (err) {
+    if (classifyKubeError(err).code === 409) return false;
+    throw err;
+  }
+}
+
+export async function deleteSecrets(kube: Kube, namespace: string, names: string[]): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const name of names) {
+    try {
+      await kube.core.deleteNamespacedSecret({ name, namespace });
+      deleted.push(name);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return deleted;
+}
+
+export const b64 = (text: string) => Buffer.from(text).toString('base64');
+export const unb64 = (value: string | undefined) => (value ? Buffer.from(value, 'base64').toString() : '');

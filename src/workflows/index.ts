@@ -1,0 +1,2 @@
+// The worker's workflows bundle: every workflow the worker runs is exported here.
+export { reconfigureTLS } from './reconfigure-tls.js';

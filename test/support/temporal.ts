@@ -1,0 +1,78 @@
+// Temporal for integration tests: a client of the stack's dev server, and worker processes that
+// a test can stop gracefully or kill outright (SIGKILL) to prove crash recovery.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { repoRoot } from '../../src/stack/tools.js';
+import { stackInfo } from './cluster.js';
+
+let client: Client | undefined;
+export async function testClient(): Promise<Client> {
+  if (!client) {
+    const { temporal } = stackInfo();
+    client = new Client({
+      connection: await Connection.connect({ address: temporal.address }),
+      namespace: temporal.namespace,
+    });
+  }
+  return client;
+}
+
+export async function closeTestClient(): Promise<void> {
+  await client?.connection.close();
+  client = undefined;
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  logFile: string;
+  /** SIGTERM, then wait for the process to exit. */
+  stop(): Promise<void>;
+  /** SIGKILL: the crash a worker cannot clean up after. */
+  kill(): Promise<void>;
+}
+
+let workers = 0;
+
+export async function startWorkerProcess(taskQueue: string, env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
+  const root = repoRoot();
+  const info = stackInfo();
+  const logDir = join(root, 'test-output', 'workers');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${taskQueue}-${++workers}.log`);
+  const out = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [join(root, 'dist/src/worker/main.js')], {
+    stdio: ['ignore', out, out],
+    env: {
+      ...process.env,
+      KUBECONFIG: info.kubeconfig,
+      TEMPORAL_ADDRESS: info.temporal.address,
+      TEMPORAL_NAMESPACE: info.temporal.namespace,
+      PGBTLS_TASK_QUEUE: taskQueue,
+      PGBTLS_CLUSTER_RESOURCE_NAMESPACE: 'cert-manager',
+      PGBTLS_EXIT_WITH_PARENT: '1',
+      ...env,
+    },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 60_000;
+  while (!readFileSync(logFile, 'utf8').includes('worker running')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`worker did not start:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    child,
+    logFile,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+    async kill() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
