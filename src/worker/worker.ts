@@ -1,4 +1,5 @@
 // The Temporal worker: the ReconfigureTLS workflow and its activities on one task queue.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
@@ -6,8 +7,11 @@ import type { Config } from '../lib/config.js';
 import type { Kube } from '../lib/kube.js';
 import type { Logger } from '../lib/log.js';
 
-/** The workflows' entry module; the bundler maps .js to the .ts source when run from sources. */
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+/** The workflows' entry module: compiled JS in dist/, the TypeScript source when run from sources (tests). */
+export const WORKFLOWS_PATH = [
+  fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
+  fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
+].find((p) => existsSync(p))!;
 
 export async function createWorker(deps: {
   kube: Kube;
