@@ -1,6 +1,7 @@
 // How activity errors reach the workflow: Kubernetes faults that may pass (409/429/5xx, network)
 // stay retryable; bad input, refusals and vanished objects do not. Messages are redacted.
-import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, TemporalFailure, type MetricHistogram } from '@temporalio/common';
 import { CertificateInputError } from '../certificates/index.js';
 import { classifyKubeError } from '../lib/kube.js';
 import { redact } from '../lib/log.js';
@@ -15,14 +16,31 @@ export function objectGone(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(redact(message), 'ObjectGone');
 }
 
-/** Runs an activity body and converts whatever it throws into the failure the workflow should see. */
+/**
+ * Runs an activity body, records its duration (pgbtls_activity_duration, by activity type and
+ * outcome), and converts whatever it throws into the failure the workflow should see.
+ */
 export async function asActivity<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  let outcome = 'ok';
   try {
     return await fn();
   } catch (err) {
+    outcome = 'error';
     throw toFailure(what, err);
+  } finally {
+    const ctx = Context.current();
+    durations ??= ctx.metricMeter.createHistogram(
+      'pgbtls_activity_duration',
+      'int',
+      'ms',
+      'Duration of each activity attempt',
+    );
+    durations.record(Math.round(performance.now() - t0), { activity: ctx.info.activityType, outcome });
   }
 }
+
+let durations: MetricHistogram | undefined;
 
 export function toFailure(what: string, err: unknown): unknown {
   // ApplicationFailure as thrown, and CancelledFailure so cancellation stays cancellation.

@@ -2,6 +2,7 @@
 // with defaults that point at the local dev stack.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 
 export interface Config {
   /** Path to a kubeconfig; empty means in-cluster or ~/.kube/config (client-node's default order). */
@@ -10,9 +11,15 @@ export interface Config {
   watchNamespaces: string[];
   /** Where ClusterIssuers keep their CA Secrets (cert-manager's --cluster-resource-namespace). */
   clusterResourceNamespace: string;
-  /** Temporal frontend address and namespace (TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE, as the CLI reads them). */
-  temporalAddress: string;
-  temporalNamespace: string;
+  /**
+   * How to reach Temporal, from @temporalio/envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+   * TEMPORAL_API_KEY, TEMPORAL_TLS_* (mTLS) or a TOML profile (TEMPORAL_CONFIG_FILE /
+   * TEMPORAL_PROFILE) — the same settings the temporal CLI reads. Defaults to the local dev server.
+   */
+  temporal: { connectionOptions: ClientConnectConfig['connectionOptions']; namespace: string };
+  /** Where the worker serves Prometheus metrics and its health check (host:port; empty: off). */
+  metricsAddress: string;
+  healthAddress: string;
   /** Temporal task queue the worker polls and the watcher starts workflows on. */
   taskQueue: string;
   /** The cluster's DNS domain, for the pods' fully qualified names in server certificates. */
@@ -40,13 +47,23 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   return n;
 }
 
+function temporalConnection(env: NodeJS.ProcessEnv): Config['temporal'] {
+  const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const { connectionOptions, namespace } = loadClientConnectConfig({ overrideEnvVars: vars });
+  return {
+    connectionOptions: { ...connectionOptions, address: connectionOptions.address ?? 'localhost:7233' },
+    namespace: namespace ?? 'default',
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     kubeconfig: env.KUBECONFIG ?? '',
     watchNamespaces: list(env.PGBTLS_WATCH_NAMESPACES),
     clusterResourceNamespace: env.PGBTLS_CLUSTER_RESOURCE_NAMESPACE || 'cert-manager',
-    temporalAddress: env.TEMPORAL_ADDRESS || 'localhost:7233',
-    temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
+    temporal: temporalConnection(env),
+    metricsAddress: env.PGBTLS_METRICS_ADDRESS ?? '127.0.0.1:9464',
+    healthAddress: env.PGBTLS_HEALTH_ADDRESS ?? '127.0.0.1:9465',
     taskQueue: env.PGBTLS_TASK_QUEUE || 'pgbouncer-tls',
     clusterDomain: env.PGBTLS_CLUSTER_DOMAIN || 'cluster.local',
     hotReload: env.PGBTLS_HOT_RELOAD === 'true',

@@ -20,15 +20,16 @@ export async function createWorker(deps: {
   connection?: NativeConnection;
 }) {
   const { config } = deps;
-  const connection = deps.connection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
+  const connection = deps.connection ?? (await NativeConnection.connect(config.temporal.connectionOptions));
   const worker = await Worker.create({
     connection,
-    namespace: config.temporalNamespace,
+    namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities(deps),
-    // In-flight activities get this long to finish on SIGTERM before they are cancelled.
-    shutdownGraceTime: '10s',
+    // On SIGTERM in-flight activities get this long to finish before they are cancelled (and
+    // then retried elsewhere); keep it below the pod's terminationGracePeriodSeconds.
+    shutdownGraceTime: '20s',
   });
   return { worker, connection };
 }

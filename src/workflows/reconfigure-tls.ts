@@ -5,6 +5,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  metricMeter,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -36,6 +37,10 @@ export interface ReconfigureTLSResult {
 }
 
 const TURN_POLL = '5 seconds';
+
+/** pgbtls_requests{outcome}: how requests end. Workflow metrics are not emitted during replay. */
+const countOutcome = (outcome: string) =>
+  metricMeter.createCounter('pgbtls_requests', 'requests', 'Ops requests by outcome').add(1, { outcome });
 
 export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<ReconfigureTLSResult> {
   const progress: Progress = { stage: 'Validating', pods: [], certificates: [], compensating: false };
@@ -254,6 +259,7 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
       'mark Successful',
     );
     stage('Successful');
+    countOutcome('Successful');
     return {
       phase: 'Successful',
       intent: plan.intent,
@@ -317,6 +323,7 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
       ]);
     });
     stage('Failed', cause);
+    countOutcome(isCancellation(err) ? 'Cancelled' : 'Failed');
     if (isCancellation(err)) throw err; // the run ends Cancelled, after compensating
     throw ApplicationFailure.nonRetryable(
       `PgBouncerOpsRequest ${request.namespace}/${request.name} failed and was rolled back: ${cause}`,
@@ -364,6 +371,7 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
             'mark Skipped',
           );
           stage('Skipped');
+          countOutcome('Skipped');
           return { phase: 'Skipped', certificates: [], restartedPods: [] } as ReconfigureTLSResult;
         }
         setCurrentDetails(`**WaitingForTurn**\n\nwaiting for \`${turn.blockedBy}\``);
@@ -384,6 +392,7 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
       if (err instanceof ApplicationFailure && err.type === 'InvalidInput') throw err; // already marked Failed
       const cause = isCancellation(err) ? 'the request was cancelled before it started' : describeFailure(err);
       stage('Failed', cause);
+      countOutcome(isCancellation(err) ? 'Cancelled' : 'Failed');
       await CancellationScope.nonCancellable(() =>
         undo.updateRequestStatus.executeWithOptions({ ...compensationOptions, summary: 'mark Failed' }, [
           request,
@@ -402,6 +411,7 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
   async function failValidation(errors: { field: string; message: string }[]): Promise<never> {
     const message = errors.map((e) => e.message).join('; ');
     stage('Failed', message);
+    countOutcome('Invalid');
     await status(
       { phase: 'Failed', ...condition('Failed', false, 'ValidationFailed', message) },
       'mark Failed (invalid request)',

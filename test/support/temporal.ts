@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { freePort } from '../../src/stack/ports.js';
 import { repoRoot } from '../../src/stack/tools.js';
 import { stackInfo } from './cluster.js';
 
@@ -27,6 +28,8 @@ export async function closeTestClient(): Promise<void> {
 export interface WorkerProcess {
   child: ChildProcess;
   logFile: string;
+  metricsUrl: string;
+  healthUrl: string;
   /** SIGTERM, then wait for the process to exit. */
   stop(): Promise<void>;
   /** SIGKILL: the crash a worker cannot clean up after. */
@@ -42,6 +45,7 @@ export async function startWorkerProcess(taskQueue: string, env: NodeJS.ProcessE
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${taskQueue}-${++workers}.log`);
   const out = openSync(logFile, 'w');
+  const [metricsPort, healthPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, [join(root, 'dist/src/worker/main.js')], {
     stdio: ['ignore', out, out],
     env: {
@@ -52,6 +56,8 @@ export async function startWorkerProcess(taskQueue: string, env: NodeJS.ProcessE
       PGBTLS_TASK_QUEUE: taskQueue,
       PGBTLS_CLUSTER_RESOURCE_NAMESPACE: 'cert-manager',
       PGBTLS_EXIT_WITH_PARENT: '1',
+      PGBTLS_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+      PGBTLS_HEALTH_ADDRESS: `127.0.0.1:${healthPort}`,
       ...env,
     },
   });
@@ -66,6 +72,8 @@ export async function startWorkerProcess(taskQueue: string, env: NodeJS.ProcessE
   return {
     child,
     logFile,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    healthUrl: `http://127.0.0.1:${healthPort}/healthz`,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
