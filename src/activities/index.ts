@@ -4,7 +4,7 @@ import { Context } from '@temporalio/activity';
 import type { Config } from '../lib/config.js';
 import type { Kube } from '../lib/kube.js';
 import type { Logger } from '../lib/log.js';
-import { planReconfigureTLS } from '../planner/quick-plan.js';
+import { planReconfigureTLS } from '../planner/planner.js';
 import type { CertificatePlan, OpsRequestRef, Plan, PlanResult } from '../planner/types.js';
 import { mintCertificate, type MintedCertificate } from './certificates/mint.js';
 import { recordRevocations } from './certificates/revocation.js';
