@@ -1,5 +1,5 @@
 // The whole local stack: Temporal dev server, Kubernetes control plane with our CRDs, the kubelet
-// stand-in, and the product's processes (the provisioner now; worker and watcher as they land).
+// stand-in, and the product's processes (provisioner, and for `npm start` the worker and the trigger watcher).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createKube } from '../lib/kube.js';
@@ -18,7 +18,7 @@ export interface StackOptions {
   fresh?: boolean;
   /** Free ports for Temporal instead of temporal-dev.yml's (so tests never clash with `npm start`). */
   ephemeralTemporalPorts?: boolean;
-  /** Run the Temporal worker too (`npm start`); tests start their own workers. */
+  /** Run the Temporal worker and the trigger watcher too (`npm start`); tests start their own. */
   withWorker?: boolean;
   logger: Logger;
 }
@@ -85,7 +85,12 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       for (const [name, script] of [
         ['kubelet-stand-in', 'dist/test/support/kubelet/main.js'],
         ['provisioner', 'dist/src/provisioner/main.js'],
-        ...(opts.withWorker ? ([['worker', 'dist/src/worker/main.js']] as const) : []),
+        ...(opts.withWorker
+          ? ([
+              ['worker', 'dist/src/worker/main.js'],
+              ['watcher', 'dist/src/client/watcher-main.js'],
+            ] as const)
+          : []),
       ] as const) {
         const proc = startProcess(name, node, [join(root, script)], {
           logFile: join(stateDir, 'logs', `${name}.log`),
