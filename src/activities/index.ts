@@ -4,7 +4,7 @@ import { Context } from '@temporalio/activity';
 import type { Config } from '../lib/config.js';
 import type { Kube } from '../lib/kube.js';
 import type { Logger } from '../lib/log.js';
-import { planReconfigureTLS } from '../planner/planner.js';
+import { planReconfigureTLS } from '../planner/plan.js';
 import type { CertificatePlan, OpsRequestRef, Plan, PlanResult } from '../planner/types.js';
 import { mintCertificate, type MintedCertificate } from './certificates/mint.js';
 import { recordRevocations } from './certificates/revocation.js';
@@ -50,7 +50,8 @@ export function createActivities({ kube, config, logger }: ActivityDeps) {
     async planReconfiguration(ref: OpsRequestRef): Promise<PlannedRequest> {
       return asActivity('plan', async () => {
         const live = await gatherLiveState(kube, config, ref);
-        const result = planReconfigureTLS(live, { hotReload: config.hotReload });
+        // Every pod restarts: hot reload (the planner's `reload`) needs served-certificate checks first.
+        const result = planReconfigureTLS(live);
         let stepTimeoutMs: number;
         try {
           stepTimeoutMs = live.request.spec.timeout ? parseDuration(live.request.spec.timeout, 'spec.timeout') : 0;

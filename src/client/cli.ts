@@ -29,7 +29,7 @@ import { gatherLiveState } from '../activities/kubernetes/live-state.js';
 import { OPS_GROUP, type PgBouncerOpsRequest } from '../api/types.js';
 import { loadConfig, type Config } from '../lib/config.js';
 import { classifyKubeError, createKube, isAlreadyExists, type Kube } from '../lib/kube.js';
-import { describePlan, planReconfigureTLS } from '../planner/planner.js';
+import { describePlan, planReconfigureTLS } from '../planner/plan.js';
 import type { OpsRequestRef } from '../planner/types.js';
 import { workflowIdFor } from '../workflows/ids.js';
 import { progressQuery, SEARCH_ATTRIBUTES, type Progress } from '../workflows/progress.js';
@@ -396,7 +396,7 @@ async function plan(ctx: Ctx, file: string | undefined): Promise<number> {
       ? Promise.resolve(req)
       : realGet(param as Parameters<typeof realGet>[0])) as Kube['custom']['getNamespacedCustomObject'];
   const live = await gatherLiveState({ ...ctx.kube, custom }, ctx.config, ref);
-  const result = planReconfigureTLS(live, { hotReload: ctx.config.hotReload });
+  const result = planReconfigureTLS(live);
   if (!result.ok) {
     if (ctx.output !== 'table') print(ctx, result, () => '');
     throw new CliError(

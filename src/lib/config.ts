@@ -24,8 +24,6 @@ export interface Config {
   taskQueue: string;
   /** The cluster's DNS domain, for the pods' fully qualified names in server certificates. */
   clusterDomain: string;
-  /** Reload pods instead of restarting them when only certificate contents change. */
-  hotReload: boolean;
   /** Interval of the provisioner's periodic resync, in ms. */
   resyncIntervalMs: number;
 }
@@ -66,7 +64,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     healthAddress: env.PGBTLS_HEALTH_ADDRESS ?? '127.0.0.1:9465',
     taskQueue: env.PGBTLS_TASK_QUEUE || 'pgbouncer-tls',
     clusterDomain: env.PGBTLS_CLUSTER_DOMAIN || 'cluster.local',
-    hotReload: env.PGBTLS_HOT_RELOAD === 'true',
     resyncIntervalMs: positiveInt(env, 'PGBTLS_RESYNC_INTERVAL_MS', 30_000),
   };
 }

@@ -23,6 +23,16 @@ function compareAge(a: PgBouncerOpsRequest, b: PgBouncerOpsRequest): number {
   return ta !== tb ? ta - tb : a.metadata.name!.localeCompare(b.metadata.name!);
 }
 
+/**
+ * KubeDB's skipper: the newest Pending request of a type wins; on equal creationTimestamps (they
+ * have one-second resolution) the lexicographically smaller name wins.
+ */
+function supersedes(other: PgBouncerOpsRequest, me: PgBouncerOpsRequest): boolean {
+  const to = Date.parse(other.metadata.creationTimestamp as unknown as string);
+  const tm = Date.parse(me.metadata.creationTimestamp as unknown as string);
+  return to !== tm ? to > tm : other.metadata.name!.localeCompare(me.metadata.name!) < 0;
+}
+
 export async function claimTurn(kube: Kube, ref: OpsRequestRef): Promise<TurnOutcome> {
   const me = await readOpsRequest(kube, ref);
   if (!me) throw objectGone(`PgBouncerOpsRequest ${ref.namespace}/${ref.name} no longer exists`);
@@ -44,9 +54,7 @@ export async function claimTurn(kube: Kube, ref: OpsRequestRef): Promise<TurnOut
   if ((me.status?.phase ?? 'Pending') === 'Pending') {
     // A newer Pending request of the same type makes this one redundant (KubeDB's skipper).
     const newer = others
-      .filter(
-        (r) => r.spec.type === me.spec.type && (r.status?.phase ?? 'Pending') === 'Pending' && compareAge(r, me) > 0,
-      )
+      .filter((r) => r.spec.type === me.spec.type && (r.status?.phase ?? 'Pending') === 'Pending' && supersedes(r, me))
       .sort(compareAge);
     if (newer.length) return { outcome: 'skipped', supersededBy: newer[newer.length - 1].metadata.name! };
   }
