@@ -175,6 +175,13 @@ describe('the four intents on one 3-replica PgBouncer', () => {
     expect(await leftoverSecrets()).toEqual([]);
     await expectNoPrivateKeyInHistory(run.handle, pb);
     serials = Object.fromEntries(run.result!.certificates.map((c) => [c.alias, c.serialHex]));
+    const { items: events } = await kube.core.listNamespacedEvent({
+      namespace,
+      fieldSelector: `involvedObject.uid=${run.ref.uid}`,
+    });
+    expect(events.map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['Progressing', 'DatabasePauseSucceeded', 'EvictPod', 'CheckPodReady', 'Successful']),
+    );
 
     // After resume the provisioner finds nothing to change: no new StatefulSet generation, same config.
     const sts = await kube.apps.readNamespacedStatefulSet({ name: pb, namespace });
@@ -503,5 +510,38 @@ describe('durability and ordering', () => {
     const started = (r: PgBouncerOpsRequest) =>
       Date.parse(r.status!.conditions!.find((c) => c.type === 'ReconfigureTLS')!.lastTransitionTime as string);
     expect(started(b)).toBeGreaterThanOrEqual(finished(a));
+  });
+  test('an older Pending request of the same type is Skipped in favour of the newer one', async () => {
+    await pgbouncerWithTls('skip');
+    await setFaults({ 'skip-0': { readyDelayMs: 3_000, times: 1 } });
+    const running = await createOpsRequest(namespace, 'skip-running', {
+      databaseRef: { name: 'skip' },
+      tls: { rotateCertificates: true },
+    });
+    const runningHandle = await startRequest(running);
+    await eventually(async () => (await readOpsRequest(running)).status?.phase === 'Progressing', {
+      what: 'the first request Progressing',
+    });
+    const older = await createOpsRequest(namespace, 'skip-older', {
+      databaseRef: { name: 'skip' },
+      tls: { rotateCertificates: true },
+    });
+    const olderHandle = await startRequest(older);
+    await eventually(async () => (await readOpsRequest(older)).status?.phase === 'Pending', {
+      what: 'the older request Pending',
+    });
+    await new Promise((r) => setTimeout(r, 1_100)); // creationTimestamp has one-second resolution
+    const newer = await createOpsRequest(namespace, 'skip-newer', {
+      databaseRef: { name: 'skip' },
+      tls: { rotateCertificates: true },
+    });
+    const newerHandle = await startRequest(newer);
+    expect(((await runningHandle.result()) as ReconfigureTLSResult).phase).toBe('Successful');
+    expect(((await olderHandle.result()) as ReconfigureTLSResult).phase).toBe('Skipped');
+    expect(((await newerHandle.result()) as ReconfigureTLSResult).phase).toBe('Successful');
+    const skipped = await readOpsRequest(older);
+    expect(skipped.status?.phase).toBe('Skipped');
+    expect(skipped.status?.conditions?.find((c) => c.type === 'Skipped')?.message).toContain('skip-newer');
+    await recordHistory('skipped-older-request', olderHandle);
   });
 });
