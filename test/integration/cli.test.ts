@@ -97,8 +97,9 @@ test('plan prints what would change and creates nothing', async () => {
   const run = await pgbtls('plan', '-f', addTls());
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
-  expect(run.stdout).toMatch(/add on PgBouncer .*\/pb/);
-  expect(run.stdout).toMatch(/pb-0/);
+  expect(run.stdout).toMatch(/^PgBouncer .*\/pb: add TLS/);
+  expect(run.stdout).toMatch(/server \(server certificate\) → Secret pb-server-cert/);
+  expect(run.stdout).toMatch(/pb-0: restart/);
   const json = await pgbtls('plan', '-f', addTls(), '-o', 'json');
   expect(json.code).toBe(0);
   expect(JSON.parse(json.stdout).intent).toBe('add');
