@@ -452,6 +452,28 @@ describe('failures roll back to the last good configuration', () => {
   });
 });
 
+describe('spec.maxRetries', () => {
+  test('a step that runs past spec.timeout once succeeds on its retry', async () => {
+    await pgbouncerWithTls('slow');
+    await setFaults({ 'slow-2': { readyDelayMs: 12_000, times: 1 } });
+    const run = await runRequest('slow-rotate', {
+      databaseRef: { name: 'slow' },
+      tls: { rotateCertificates: true },
+      timeout: '8s',
+      maxRetries: 1,
+    });
+    expect(run.failure).toBeUndefined();
+    expect(run.result?.phase).toBe('Successful');
+    const retried = run.request.status?.conditions?.find((c) => c.type === 'CheckPodReady--slow-2');
+    expect(retried?.status).toBe('True');
+    const events = await kube.core.listNamespacedEvent({
+      namespace,
+      fieldSelector: `involvedObject.uid=${run.ref.uid}`,
+    });
+    expect(events.items.some((e) => e.reason === 'Retrying' && /spec\.timeout/.test(e.message ?? ''))).toBe(true);
+  });
+});
+
 describe('durability and ordering', () => {
   test('a worker killed (SIGKILL) in the middle of the pod roll: a new worker finishes, no pod restarted twice', async () => {
     await pgbouncerWithTls('crash');
