@@ -10,7 +10,7 @@ import { configHash, CONFIG_HASH_ANNOTATION } from '../../src/provisioner/desire
 import { reconcilePgBouncer } from '../../src/provisioner/provisioner.js';
 import { renderPgBouncerIni } from '../../src/provisioner/render-ini.js';
 import { createTestNamespace, eventually, testKube } from '../support/cluster.js';
-import { createPgBouncer, readPgBouncer } from '../support/fixtures.js';
+import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 
 const kube = testKube();
 const quietLogger = createLogger({ component: 'provisioner-test' }, 'warn');
@@ -91,22 +91,7 @@ beforeAll(async () => {
     namespace,
     body: { metadata: { name: 'backend-auth' }, stringData: { username: 'postgres', password: 'db-pass' } },
   });
-  await kube.custom.createNamespacedCustomObject({
-    group: APPCATALOG_GROUP,
-    version: 'v1',
-    namespace,
-    plural: 'appbindings',
-    body: {
-      apiVersion: 'appcatalog.appscode.com/v1',
-      kind: 'AppBinding',
-      metadata: { name: 'backend' },
-      spec: {
-        type: 'kubedb.com/postgres',
-        clientConfig: { service: { name: 'backend', port: 5432 } },
-        secret: { name: 'backend-auth' },
-      },
-    },
-  });
+  await createAppBinding(namespace, 'backend', {}, 'backend-auth');
 });
 
 // Other suites list PgBouncers cluster-wide: leave none behind (the namespace goes in the background).

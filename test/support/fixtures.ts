@@ -6,6 +6,8 @@ export async function createAppBinding(
   namespace: string,
   name = 'backend',
   annotations: Record<string, string> = {},
+  /** A Secret with the backend user's username/password, as KubeDB's AppBinding spec.secret names it. */
+  secretName?: string,
 ): Promise<void> {
   await testKube().custom.createNamespacedCustomObject({
     group: APPCATALOG_GROUP,
@@ -20,6 +22,7 @@ export async function createAppBinding(
         type: 'kubedb.com/postgres',
         version: '15',
         clientConfig: { service: { name, port: 5432, scheme: 'postgresql' } },
+        ...(secretName ? { secret: { name: secretName } } : {}),
       },
     },
   });

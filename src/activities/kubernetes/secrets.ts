@@ -24,24 +24,18 @@ export function contentOf(secret: V1Secret): SecretContent {
   };
 }
 
+function secretBody(namespace: string, name: string, content: SecretContent, resourceVersion?: string): V1Secret {
+  const { labels, annotations, ownerReferences, type, data } = content;
+  return { metadata: { name, namespace, labels, annotations, ownerReferences, resourceVersion }, type, data };
+}
+
 export async function writeSecret(kube: Kube, namespace: string, name: string, content: SecretContent): Promise<void> {
   const existing = await readSecret(kube, namespace, name);
-  const body: V1Secret = {
-    metadata: {
-      name,
-      namespace,
-      labels: content.labels,
-      annotations: content.annotations,
-      ownerReferences: content.ownerReferences,
-      resourceVersion: existing?.metadata?.resourceVersion,
-    },
-    type: content.type,
-    data: content.data,
-  };
+  const body = secretBody(namespace, name, content, existing?.metadata?.resourceVersion);
   if (existing && (existing.type ?? 'Opaque') !== content.type) {
+    // The type is immutable: replace the Secret whole.
     await deleteSecrets(kube, namespace, [name]);
-    delete body.metadata!.resourceVersion;
-    await kube.core.createNamespacedSecret({ namespace, body });
+    await kube.core.createNamespacedSecret({ namespace, body: secretBody(namespace, name, content) });
   } else if (existing) {
     await kube.core.replaceNamespacedSecret({ name, namespace, body });
   } else {
@@ -56,20 +50,7 @@ export async function createSecretIfMissing(
   content: SecretContent,
 ): Promise<boolean> {
   try {
-    await kube.core.createNamespacedSecret({
-      namespace,
-      body: {
-        metadata: {
-          name,
-          namespace,
-          labels: content.labels,
-          annotations: content.annotations,
-          ownerReferences: content.ownerReferences,
-        },
-        type: content.type,
-        data: content.data,
-      },
-    });
+    await kube.core.createNamespacedSecret({ namespace, body: secretBody(namespace, name, content) });
     return true;
   } catch (err) {
     if (classifyKubeError(err).code === 409) return false;
