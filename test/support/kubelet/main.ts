@@ -3,18 +3,31 @@ import { loadConfig } from '../../../src/lib/config.js';
 import { createKube } from '../../../src/lib/kube.js';
 import { stopOnSignals } from '../../../src/lib/lifecycle.js';
 import { createLogger } from '../../../src/lib/log.js';
+import { loadTools } from '../../../src/stack/tools.js';
 import { KubeletStandIn } from './kubelet-stand-in.js';
-import { SimulatedRuntime } from './runtime.js';
+import { PgBouncerRuntime } from './runtime.js';
 
 const logger = createLogger({ component: 'kubelet-stand-in' });
 const config = loadConfig();
+const kube = createKube(config.kubeconfig);
+// Container start-up time on top of pgbouncer's, and the kubelet's delay in projecting a changed Secret.
 const readyDelayMs = Number(process.env.PGBTLS_KUBELET_READY_DELAY_MS ?? 500);
+const projectionDelayMs = Number(process.env.PGBTLS_KUBELET_PROJECTION_DELAY_MS ?? 1_500);
+const podsDir = process.env.PGBTLS_KUBELET_PODS_DIR;
+if (!podsDir) throw new Error('PGBTLS_KUBELET_PODS_DIR is not set: the stack sets it to <state dir>/pods');
 const kubelet = new KubeletStandIn({
-  kube: createKube(config.kubeconfig),
-  runtime: new SimulatedRuntime(readyDelayMs),
+  kube,
+  runtime: new PgBouncerRuntime({
+    kube,
+    logger,
+    pgbouncer: loadTools().pgbouncer,
+    rootDir: podsDir,
+    readyDelayMs,
+    projectionDelayMs,
+  }),
   logger,
 });
 
 await kubelet.start();
-logger.info('kubelet stand-in running', { node: kubelet.nodeName, readyDelayMs });
+logger.info('kubelet stand-in running', { node: kubelet.nodeName, readyDelayMs, projectionDelayMs, podsDir });
 stopOnSignals(() => kubelet.stop(), logger);

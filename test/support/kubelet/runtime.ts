@@ -1,6 +1,16 @@
-// What runs "inside" a pod on the stand-in node. The simulated runtime only waits; a later mode
-// runs a real pgbouncer process per pod behind the same interface.
-import type { V1Pod } from '@kubernetes/client-node';
+// What runs "inside" a pod on the stand-in node: one Debian pgbouncer process per pod, on its own
+// loopback address (the pod IP), reading the pod's Secret volumes from files the way a kubelet
+// projects them — including the delay before a changed Secret shows up in a running pod.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chownSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import type { V1Pod, V1Secret } from '@kubernetes/client-node';
+import { classifyKubeError, type Kube } from '../../../src/lib/kube.js';
+import type { Logger } from '../../../src/lib/log.js';
+import { CONFIG_FILE } from '../../../src/provisioner/paths.js';
+import type { PodFault } from './faults.js';
 
 export interface StartedPod {
   podIP: string;
@@ -8,31 +18,272 @@ export interface StartedPod {
 
 export interface PodRuntime {
   /** Starts the pod's workload; resolves when it should be reported Ready. */
-  start(pod: V1Pod): Promise<StartedPod>;
+  start(pod: V1Pod, fault?: PodFault): Promise<StartedPod>;
   /** Stops the pod's workload; must be safe to call for a pod that never started. */
   stop(pod: V1Pod): Promise<void>;
+  /** Stops every workload (the node goes away). */
+  stopAll(): Promise<void>;
 }
 
-/** Marks pods Ready after a fixed delay, each with its own loopback address. */
-export class SimulatedRuntime implements PodRuntime {
+export interface PgBouncerRuntimeOptions {
+  kube: Kube;
+  logger: Logger;
+  /** Path of Debian's pgbouncer binary. */
+  pgbouncer: string;
+  /** Where pods' files live: <rootDir>/<namespace>_<pod>_<uid>/root/<mount path>. */
+  rootDir: string;
+  /** Container start-up time on top of pgbouncer's own, before the pod reports Ready. */
+  readyDelayMs: number;
+  /** How long a changed Secret takes to reach a running pod's files (the kubelet's sync delay). */
+  projectionDelayMs: number;
+  /** How often running pods' Secrets are compared with their files. */
+  syncPeriodMs?: number;
+}
+
+interface SecretVolume {
+  secretName: string;
+  mountPath: string;
+  mode: number;
+}
+
+interface RunningPod {
+  key: string;
+  namespace: string;
+  ip: string;
+  dir: string;
+  volumes: SecretVolume[];
+  /** Secret name → hash of the data last written to the pod's files. */
+  projected: Map<string, string>;
+  /** Secret name → the changed data first seen, not yet written (the projection delay runs). */
+  pending: Map<string, { hash: string; since: number }>;
+  /** Fault: files keep what the pod started with, whatever happens to the Secrets. */
+  frozen: boolean;
+  process: ChildProcess;
+  exited: Promise<void>;
+  stopping: boolean;
+}
+
+const READY_TIMEOUT_MS = 15_000;
+const STOP_GRACE_MS = 5_000;
+
+/** pgbouncer refuses to run as root: when we are root, pods run as the postgres user Debian creates. */
+function podUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
+  if (!line) throw new Error('running as root needs the postgres user (apt-get install postgresql) to run pgbouncer');
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+const hashData = (data: Record<string, string> | undefined) =>
+  createHash('sha256').update(JSON.stringify(Object.entries(data ?? {}).sort())).digest('hex');
+
+/**
+ * The pod's pgbouncer.ini as the host process needs it: absolute paths moved under the pod's
+ * root, listening on the pod IP only, and no Unix socket (pods share the host's /tmp namespace).
+ */
+export function hostIni(podIni: string, podRoot: string, podIP: string): string {
+  const lines = podIni.split('\n').map((line) => {
+    const m = /^(\s*)([a-z_]+)(\s*=\s*)(.*)$/.exec(line);
+    if (!m) return line;
+    const [, indent, key, eq, value] = m;
+    if (key === 'listen_addr') return `${indent}${key}${eq}${podIP}`;
+    if (key === 'unix_socket_dir') return '';
+    return value.startsWith('/') ? `${indent}${key}${eq}${podRoot}${value}` : line;
+  });
+  const at = lines.findIndex((l) => l.trim() === '[pgbouncer]');
+  if (at >= 0) lines.splice(at + 1, 0, 'unix_socket_dir =');
+  return lines.join('\n');
+}
+
+export class PgBouncerRuntime implements PodRuntime {
+  private readonly pods = new Map<string, RunningPod>(); // by uid
+  private readonly user = podUser();
   private nextHost = 1;
-  private readonly ips = new Map<string, string>();
+  private syncTimer?: NodeJS.Timeout;
+  private syncing = false;
 
-  constructor(private readonly readyDelayMs: number) {}
+  constructor(private readonly opts: PgBouncerRuntimeOptions) {
+    mkdirSync(opts.rootDir, { recursive: true });
+    this.syncTimer = setInterval(() => void this.syncFiles(), opts.syncPeriodMs ?? 250);
+  }
 
-  async start(pod: V1Pod): Promise<StartedPod> {
-    const uid = pod.metadata!.uid!;
-    let ip = this.ips.get(uid);
-    if (!ip) {
-      ip = `127.0.1.${this.nextHost}`;
-      this.nextHost = (this.nextHost % 250) + 1;
-      this.ips.set(uid, ip);
+  async start(pod: V1Pod, fault?: PodFault): Promise<StartedPod> {
+    const { name, namespace, uid } = pod.metadata as { name: string; namespace: string; uid: string };
+    const container = pod.spec!.containers[0];
+    const mounts = new Map((container.volumeMounts ?? []).map((m) => [m.name, m.mountPath]));
+    const volumes: SecretVolume[] = (pod.spec!.volumes ?? []).flatMap((v) =>
+      v.secret?.secretName && mounts.has(v.name)
+        ? [{ secretName: v.secret.secretName, mountPath: mounts.get(v.name)!, mode: v.secret.defaultMode ?? 0o644 }]
+        : [],
+    );
+    const port = container.ports?.[0]?.containerPort ?? 5432;
+    const ip = this.allocateIp();
+    const dir = join(this.opts.rootDir, `${namespace}_${name}_${uid}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(join(dir, 'root', 'tmp'), { recursive: true });
+    const running: Omit<RunningPod, 'process' | 'exited'> = {
+      key: `${namespace}/${name}`,
+      namespace,
+      ip,
+      dir,
+      volumes,
+      projected: new Map(),
+      pending: new Map(),
+      frozen: fault?.frozenFiles === true,
+      stopping: false,
+    };
+    // A kubelet does not start the container before its volumes are there.
+    const secrets = await this.readSecrets(namespace);
+    for (const v of volumes) {
+      const secret = secrets.get(v.secretName);
+      if (!secret) throw new Error(`pod ${running.key}: Secret ${v.secretName} is not there yet (volume not ready)`);
+      this.project(running, v, secret);
     }
-    await new Promise((r) => setTimeout(r, this.readyDelayMs));
+    this.chownTree(dir);
+
+    const child = spawn(this.opts.pgbouncer, [join(dir, 'pgbouncer.ini')], {
+      cwd: dir,
+      stdio: 'ignore',
+      ...(this.user ?? {}),
+    });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const entry: RunningPod = { ...running, process: child, exited };
+    this.pods.set(uid, entry);
+    void exited.then(() => {
+      if (!entry.stopping) this.opts.logger.warn('pgbouncer exited on its own', { pod: entry.key, log: this.logTail(entry) });
+    });
+
+    await this.waitAccepting(entry, port);
+    await new Promise((r) => setTimeout(r, this.opts.readyDelayMs));
+    this.opts.logger.debug('pgbouncer accepting', { pod: entry.key, address: `${ip}:${port}`, frozen: entry.frozen });
     return { podIP: ip };
   }
 
   async stop(pod: V1Pod): Promise<void> {
-    this.ips.delete(pod.metadata!.uid!);
+    const uid = pod.metadata!.uid!;
+    const entry = this.pods.get(uid);
+    if (!entry) return;
+    entry.stopping = true;
+    // The kubelet's part of a graceful deletion: SIGTERM (pgbouncer's immediate shutdown), then SIGKILL.
+    entry.process.kill('SIGTERM');
+    const killed = setTimeout(() => entry.process.kill('SIGKILL'), STOP_GRACE_MS);
+    await entry.exited;
+    clearTimeout(killed);
+    this.pods.delete(uid);
+    rmSync(entry.dir, { recursive: true, force: true });
+  }
+
+  async stopAll(): Promise<void> {
+    clearInterval(this.syncTimer);
+    await Promise.all(
+      [...this.pods.keys()].map((uid) => this.stop({ metadata: { uid } } as V1Pod)),
+    );
+  }
+
+  private allocateIp(): string {
+    const inUse = new Set([...this.pods.values()].map((p) => p.ip));
+    for (let i = 0; i < 250; i++) {
+      const ip = `127.0.1.${this.nextHost}`;
+      this.nextHost = (this.nextHost % 250) + 1;
+      if (!inUse.has(ip)) return ip;
+    }
+    throw new Error('no free pod address left on the stand-in node (250 pods running)');
+  }
+
+  private async readSecrets(namespace: string): Promise<Map<string, V1Secret>> {
+    const list = await this.opts.kube.core.listNamespacedSecret({ namespace });
+    return new Map(list.items.map((s) => [s.metadata!.name!, s]));
+  }
+
+  /** Writes one Secret volume's files, each by rename so pgbouncer never reads half a file. */
+  private project(pod: Omit<RunningPod, 'process' | 'exited'>, v: SecretVolume, secret: V1Secret): void {
+    const hostDir = join(pod.dir, 'root', v.mountPath);
+    mkdirSync(hostDir, { recursive: true });
+    for (const [key, b64] of Object.entries(secret.data ?? {})) {
+      const tmp = join(hostDir, `..${key}.tmp`);
+      writeFileSync(tmp, Buffer.from(b64, 'base64'), { mode: v.mode });
+      if (this.user) chownSync(tmp, this.user.uid, this.user.gid);
+      renameSync(tmp, join(hostDir, key));
+    }
+    if (`${v.mountPath}/pgbouncer.ini` === CONFIG_FILE && secret.data?.['pgbouncer.ini']) {
+      const ini = Buffer.from(secret.data['pgbouncer.ini'], 'base64').toString('utf8');
+      const tmp = join(pod.dir, '..pgbouncer.ini.tmp');
+      writeFileSync(tmp, hostIni(ini, join(pod.dir, 'root'), pod.ip));
+      if (this.user) chownSync(tmp, this.user.uid, this.user.gid);
+      renameSync(tmp, join(pod.dir, 'pgbouncer.ini'));
+    }
+    pod.projected.set(v.secretName, hashData(secret.data));
+    pod.pending.delete(v.secretName);
+  }
+
+  /** Brings running pods' files up to date with their Secrets, each change after the projection delay. */
+  private async syncFiles(): Promise<void> {
+    if (this.syncing) return;
+    this.syncing = true;
+    try {
+      const namespaces = new Set([...this.pods.values()].filter((p) => !p.frozen && !p.stopping).map((p) => p.namespace));
+      for (const namespace of namespaces) {
+        const secrets = await this.readSecrets(namespace);
+        const now = Date.now();
+        for (const pod of this.pods.values()) {
+          if (pod.namespace !== namespace || pod.frozen || pod.stopping) continue;
+          for (const v of pod.volumes) {
+            const secret = secrets.get(v.secretName);
+            if (!secret) continue; // a kubelet keeps the last files of a deleted Secret
+            const hash = hashData(secret.data);
+            if (hash === pod.projected.get(v.secretName)) {
+              pod.pending.delete(v.secretName);
+              continue;
+            }
+            const pending = pod.pending.get(v.secretName);
+            if (!pending || pending.hash !== hash) pod.pending.set(v.secretName, { hash, since: now });
+            else if (now - pending.since >= this.opts.projectionDelayMs) {
+              this.project(pod, v, secret);
+              this.opts.logger.debug('projected changed Secret', { pod: pod.key, secret: v.secretName });
+            }
+          }
+        }
+      }
+    } catch (err) {
+      this.opts.logger.warn('Secret sync failed; retrying', { error: classifyKubeError(err).message });
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private chownTree(dir: string): void {
+    if (!this.user) return;
+    const walk = (path: string) => {
+      chownSync(path, this.user!.uid, this.user!.gid);
+      if (statSync(path).isDirectory()) for (const e of readdirSync(path)) walk(join(path, e));
+    };
+    walk(dir);
+  }
+
+  private async waitAccepting(pod: RunningPod, port: number): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let exited = false;
+    void pod.exited.then(() => (exited = true));
+    while (Date.now() < deadline && !exited) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const s = connect({ host: pod.ip, port });
+        s.once('connect', () => (s.destroy(), resolve(true)));
+        s.once('error', () => resolve(false));
+      });
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`pgbouncer of pod ${pod.key} does not accept connections on ${pod.ip}:${port}: ${this.logTail(pod)}`);
+  }
+
+  private logTail(pod: RunningPod): string {
+    try {
+      return readFileSync(join(pod.dir, 'root', 'tmp', 'pgbouncer.log'), 'utf8').trim().split('\n').slice(-3).join(' | ');
+    } catch {
+      return '(no log)';
+    }
   }
 }
