@@ -17,6 +17,7 @@ import { evictPodAndWaitReady, readPodUid, type RestartResult } from './kubernet
 import { deleteSecrets } from './kubernetes/secrets.js';
 import { takeSnapshot } from './kubernetes/snapshot.js';
 import { claimTurn, releaseTurn, type TurnOutcome } from './kubernetes/turn.js';
+import { waitUntilPodServes, type ServingCheck, type ServingTarget } from './pgbouncer/served-certificate.js';
 import { parseDuration } from '../certificates/index.js';
 
 export interface PlannedRequest {
@@ -50,8 +51,7 @@ export function createActivities({ kube, config, logger }: ActivityDeps) {
     async planReconfiguration(ref: OpsRequestRef): Promise<PlannedRequest> {
       return asActivity('plan', async () => {
         const live = await gatherLiveState(kube, config, ref);
-        // Every pod restarts: hot reload (the planner's `reload`) needs served-certificate checks first.
-        const result = planReconfigureTLS(live);
+        const result = planReconfigureTLS(live, { hotReload: config.hotReload });
         let stepTimeoutMs: number;
         try {
           stepTimeoutMs = live.request.spec.timeout ? parseDuration(live.request.spec.timeout, 'spec.timeout') : 0;
@@ -128,6 +128,23 @@ export function createActivities({ kube, config, logger }: ActivityDeps) {
     },
     async evictPodAndWaitReady(args: { namespace: string; pod: string; uid: string }): Promise<RestartResult> {
       return asActivity(`restart pod ${args.pod}`, () => evictPodAndWaitReady(kube, args, activityWaitHooks()));
+    },
+    // --- pgbouncer: what the pods really serve ---
+    /** After a restart: waits until the pod serves the intended certificate (or no TLS). */
+    async verifyServedCertificate(target: Omit<ServingTarget, 'reload'>): Promise<ServingCheck> {
+      return asActivity(`verify pod ${target.pod}`, () =>
+        waitUntilPodServes(kube, { ...target, reload: false }, activityWaitHooks(), {
+          timeoutMs: config.servedCertificateTimeoutMs,
+        }),
+      );
+    },
+    /** Hot reload: RELOAD through the admin console until the pod serves the intended certificate. */
+    async reloadPodAndWaitServing(target: Omit<ServingTarget, 'reload'>): Promise<ServingCheck> {
+      return asActivity(`reload pod ${target.pod}`, () =>
+        waitUntilPodServes(kube, { ...target, reload: true }, activityWaitHooks(), {
+          timeoutMs: config.servedCertificateTimeoutMs,
+        }),
+      );
     },
     // --- certificates ---
     async mintCertificate(ref: OpsRequestRef, plan: Plan, cert: CertificatePlan): Promise<MintedCertificate> {

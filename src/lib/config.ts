@@ -26,6 +26,24 @@ export interface Config {
   clusterDomain: string;
   /** Interval of the provisioner's periodic resync, in ms. */
   resyncIntervalMs: number;
+  /**
+   * Reload PgBouncer (admin console RELOAD) instead of restarting the pod when a request only
+   * changes certificate contents under the same CA. PGBTLS_HOT_RELOAD=false restarts every pod.
+   */
+  hotReload: boolean;
+  /**
+   * How long a pod may take to serve the intended certificate after its restart or reload (the
+   * kubelet projects a changed Secret into a running pod only after its sync delay), in ms.
+   */
+  servedCertificateTimeoutMs: number;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '') return fallback;
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw new Error(`${name}: "${env[name]}" is not a boolean; set it to true or false, or unset it`);
 }
 
 function list(value: string | undefined): string[] {
@@ -65,6 +83,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     taskQueue: env.PGBTLS_TASK_QUEUE || 'pgbouncer-tls',
     clusterDomain: env.PGBTLS_CLUSTER_DOMAIN || 'cluster.local',
     resyncIntervalMs: positiveInt(env, 'PGBTLS_RESYNC_INTERVAL_MS', 30_000),
+    hotReload: flag(env, 'PGBTLS_HOT_RELOAD', true),
+    servedCertificateTimeoutMs: positiveInt(env, 'PGBTLS_SERVED_CERTIFICATE_TIMEOUT_MS', 120_000),
   };
 }
 

@@ -7,7 +7,7 @@ import { effectiveSslMode } from '../provisioner/render-ini.js';
 import { planCertificate } from './certificates.js';
 import { problemOf, uniqueErrors } from './field-errors.js';
 import { mintsCertificates, replacesCertificates, sameIssuer } from './intent.js';
-import { canReload, planPods } from './pods.js';
+import { canReload, forceRestartRequested, planPods } from './pods.js';
 import { pgbouncerObject, resolve, type PgBouncerInput, type ResolvedCertificate } from './resolve.js';
 import { planRevocations } from './revocations.js';
 import { issuerKey, type CertificatePlan, type FieldError, type LiveState, type PlanResult } from './types.js';
@@ -86,7 +86,7 @@ export function planReconfigureTLS(live: LiveState, options: PlanOptions = {}): 
         renamed.map((c) => c.currentSecretName).filter((name) => !mint.some((c) => c.secretName === name));
 
   const method = canReload({
-    hotReload: options.hotReload === true,
+    hotReload: options.hotReload === true && !forceRestartRequested(live.request.annotations),
     intent,
     tlsBefore,
     caChanges: anyCaChange,

@@ -5,6 +5,12 @@
 // Secret a volume mounts all need a new pod.
 import type { Intent, PodPlan, PodSummary } from './types.js';
 
+/** On a PgBouncerOpsRequest: "true" restarts every pod even where a hot reload would do. */
+export const FORCE_RESTART_ANNOTATION = 'pgbtls.dev/force-restart';
+
+export const forceRestartRequested = (annotations: Record<string, string> | undefined) =>
+  annotations?.[FORCE_RESTART_ANNOTATION] === 'true';
+
 export interface ReloadConditions {
   hotReload: boolean;
   intent: Intent;

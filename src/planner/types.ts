@@ -57,6 +57,8 @@ export interface LiveState {
     ref: OpsRequestRef;
     generation: number;
     creationTimestamp: string;
+    /** Only ours (pgbtls.dev/*): e.g. FORCE_RESTART_ANNOTATION. */
+    annotations?: Record<string, string>;
     spec: PgBouncerOpsRequest['spec'];
   };
   /** Undefined when spec.databaseRef names no PgBouncer. */

@@ -2,6 +2,7 @@
 // is reported, not just the first, each as `<json path>: <what is wrong>; <the fix>`. KubeDB checks
 // only the type and that spec.tls is set; the contradictions below it leaves to chance.
 import type { PgBouncerTLSSpec, SslMode } from '../api/types.js';
+import { FORCE_RESTART_ANNOTATION } from './pods.js';
 import { parseDuration, serverCertificateNames } from '../certificates/index.js';
 import { authSecretName, configSecretName, userlistSecretName } from '../provisioner/names.js';
 import { checkWith, fieldError, quote, uniqueErrors } from './field-errors.js';
@@ -34,6 +35,16 @@ function checkRequestFields(live: LiveState): FieldError[] {
         fieldError('spec.timeout', `${quote(spec.timeout)} is shorter than 1s`, 'give each step at least 1s, e.g. 5m'),
       );
     }
+  }
+  const force = live.request.annotations?.[FORCE_RESTART_ANNOTATION];
+  if (force !== undefined && force !== 'true' && force !== 'false') {
+    errors.push(
+      fieldError(
+        `metadata.annotations["${FORCE_RESTART_ANNOTATION}"]`,
+        `${quote(force)} is not a boolean`,
+        'use "true" to restart every pod, or "false" / leave it out to reload where that suffices',
+      ),
+    );
   }
   if (spec.apply !== undefined && spec.apply !== 'IfReady' && spec.apply !== 'Always') {
     errors.push(

@@ -3,7 +3,8 @@
 import { defineQuery } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
-export type PodProgressStatus = 'pending' | 'restarting' | 'reloading' | 'done' | 'rolled-back' | 'failed';
+export type PodProgressStatus =
+  'pending' | 'restarting' | 'reloading' | 'verifying' | 'done' | 'rolled-back' | 'failed';
 
 export interface Progress {
   stage: string;

@@ -6,6 +6,7 @@ import {
   CancellationScope,
   isCancellation,
   metricMeter,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -15,6 +16,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { MintedCertificate } from '../activities/certificates/mint.js';
 import type { StatusUpdate } from '../activities/kubernetes/ops-request.js';
+import type { ServingCheck } from '../activities/pgbouncer/served-certificate.js';
 import type { OpsRequestRef, Plan } from '../planner/types.js';
 import { compensationOptions, compensationPodOptions, forwardOptions, podWaitOptions } from './options.js';
 import { progressQuery, SEARCH_ATTRIBUTES, type Progress } from './progress.js';
@@ -34,6 +36,15 @@ export interface ReconfigureTLSResult {
   intent?: Plan['intent'];
   certificates: { alias: string; serialHex: string; fingerprintSha256: string; notAfter: string }[];
   restartedPods: { pod: string; oldUid: string; newUid: string }[];
+  /** What each pod was seen serving after its restart or reload (absent in runs before the checks). */
+  servedChecks?: (ServingCheck & { method: 'restart' | 'reload' })[];
+}
+
+/** "serves serial 1F… (checked in 120 ms, 2 probes)", or "offers no TLS". */
+function describeServing(check: ServingCheck): string {
+  const what = check.served.tls ? `serves serial ${check.served.serialHex}` : 'offers no TLS';
+  const reloads = check.reloads ? `, ${check.reloads} RELOAD(s)` : '';
+  return `${what} (verified in ${check.elapsedMs} ms, ${check.probes} probe(s)${reloads})`;
 }
 
 const TURN_POLL = '5 seconds';
@@ -75,9 +86,12 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
     swapped: false,
     staging: [] as string[],
     touchedPods: [] as { pod: string; uidBefore: string }[],
+    reloadedPods: [] as string[],
   };
   let minted: MintedCertificate[] = [];
   const restartedPods: ReconfigureTLSResult['restartedPods'] = [];
+  const servedChecks: NonNullable<ReconfigureTLSResult['servedChecks']> = [];
+  let proveServing = false;
 
   /** Runs one step with spec.timeout as its deadline and spec.maxRetries more attempts on failure. */
   async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -184,14 +198,42 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
       'record StatefulSet update',
     );
 
-    // 7. Roll the pods one at a time, highest ordinal first, keyed by uid.
+    // 7. Roll the pods one at a time, highest ordinal first, keyed by uid; each must then serve
+    // the intended certificate (a stored certificate is not a served one).
     stage('RestartPods');
     const uids = await act.listPodUids.executeWithOptions({ ...forwardOptions, summary: 'list pods to restart' }, [
       plan,
     ]);
+    // Histories recorded before served-certificate checks and hot reload replay without them.
+    proveServing = patched('verify-served-certificate');
+    const serverFingerprint = minted.find((m) => m.alias === 'server')?.fingerprintSha256;
+    const intended = (pod: string) => ({
+      namespace,
+      pgbouncer,
+      pod,
+      tls: plan.tlsAfter,
+      fingerprintSha256: serverFingerprint,
+    });
     for (const [i, pod] of plan.pods.entries()) {
       const uid = uids[pod.name];
       if (!uid) continue; // scaled away meanwhile
+      if (proveServing && pod.method === 'reload') {
+        progress.pods[i].status = 'reloading';
+        done.reloadedPods.push(pod.name);
+        const check = await step(`ReloadPod--${pod.name}`, () =>
+          pods.reloadPodAndWaitServing.executeWithOptions(
+            { ...podWaitOptions, summary: `reload pod ${pod.name} (no restart)` },
+            [intended(pod.name)],
+          ),
+        );
+        servedChecks.push({ ...check, method: 'reload' });
+        progress.pods[i].status = 'done';
+        await status(
+          condition(`ReloadPod--${pod.name}`, true, 'ReloadPod', `pod ${pod.name} reloaded; ${describeServing(check)}`),
+          `record ${pod.name} reloaded`,
+        );
+        continue;
+      }
       progress.pods[i].status = 'restarting';
       done.touchedPods.push({ pod: pod.name, uidBefore: uid });
       await status(
@@ -204,19 +246,36 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
         ]),
       );
       restartedPods.push({ pod: pod.name, oldUid: result.oldUid, newUid: result.newUid });
+      if (proveServing) {
+        progress.pods[i].status = 'verifying';
+        const check = await step(`VerifyServedCertificate--${pod.name}`, () =>
+          pods.verifyServedCertificate.executeWithOptions(
+            { ...podWaitOptions, summary: `verify what pod ${pod.name} serves` },
+            [intended(pod.name)],
+          ),
+        );
+        servedChecks.push({ ...check, method: 'restart' });
+      }
       progress.pods[i].status = 'done';
       await status(
         condition(
           `CheckPodReady--${pod.name}`,
           true,
           'CheckPodReady',
-          `pod ${pod.name} is Ready again (uid ${result.newUid})`,
+          `pod ${pod.name} is Ready again (uid ${result.newUid})${proveServing ? `; ${describeServing(servedChecks[servedChecks.length - 1])}` : ''}`,
         ),
         `record ${pod.name} Ready`,
       );
     }
     await status(
-      condition('RestartPods', true, 'RestartPods', `restarted ${restartedPods.length} pod(s)`),
+      condition(
+        'RestartPods',
+        true,
+        'RestartPods',
+        done.reloadedPods.length
+          ? `restarted ${restartedPods.length} pod(s), reloaded ${done.reloadedPods.length}`
+          : `restarted ${restartedPods.length} pod(s)`,
+      ),
       'record pods restarted',
     );
 
@@ -270,6 +329,7 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
         notAfter,
       })),
       restartedPods,
+      ...(servedChecks.length ? { servedChecks } : {}),
     };
   } catch (err) {
     const cause = isCancellation(err) ? 'the request was cancelled' : describeFailure(err);
@@ -291,6 +351,36 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
         );
         await note('CompensateRestoreSnapshot', `restored Secrets, config and spec from ${done.snapshot}`);
       }
+      // What compensation puts back is proven served too; a pod that will not is reported, and
+      // the way back goes on (it must reach resume and the Failed status whatever happens).
+      const previous = (pod: string) => ({ namespace, pgbouncer, pod, tls: plan.tlsBefore });
+      const proveRestored = async (pod: string, how: 'verifyServedCertificate' | 'reloadPodAndWaitServing') => {
+        try {
+          const check = await undoPods[how].executeWithOptions(
+            {
+              ...compensationPodOptions,
+              summary: `${how === 'reloadPodAndWaitServing' ? 'reload' : 'verify'} pod ${pod} (rollback)`,
+            },
+            [previous(pod)],
+          );
+          await note(`CompensateVerifyPod--${pod}`, `pod ${pod} ${describeServing(check)}`);
+        } catch (verifyErr) {
+          await undo.updateRequestStatus.executeWithOptions(
+            { ...compensationOptions, summary: `record ${pod} not verified` },
+            [
+              request,
+              {
+                event: {
+                  type: 'Warning',
+                  reason: 'CompensateVerifyPodFailed',
+                  message: `pod ${pod} does not serve the restored configuration: ${describeFailure(verifyErr)}`,
+                },
+              },
+              { ifExists: true },
+            ],
+          );
+        }
+      };
       for (const { pod, uidBefore } of [...done.touchedPods].reverse()) {
         const current = await undo.readPodUid(namespace, pod);
         if (!current || current === uidBefore) continue; // never restarted: it still runs the old configuration
@@ -301,6 +391,13 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
         const entry = progress.pods.find((p) => p.name === pod);
         if (entry) entry.status = 'rolled-back';
         await note(`CompensateRollbackPod--${pod}`, `restarted pod ${pod} with the restored configuration`);
+        if (proveServing) await proveRestored(pod, 'verifyServedCertificate');
+      }
+      // Reloaded pods read the restored files on their next RELOAD.
+      for (const pod of [...done.reloadedPods].reverse()) {
+        await proveRestored(pod, 'reloadPodAndWaitServing');
+        const entry = progress.pods.find((p) => p.name === pod);
+        if (entry) entry.status = 'rolled-back';
       }
       await undo.deleteSecrets.executeWithOptions(
         { ...compensationOptions, summary: 'delete staging and snapshot Secrets' },

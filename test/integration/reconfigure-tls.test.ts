@@ -12,6 +12,7 @@ import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fix
 import { PodRecorder } from '../support/pod-recorder.js';
 import { closeTestClient, startWorkerProcess, testClient, type WorkerProcess } from '../support/temporal.js';
 import { recordHistory } from '../support/histories.js';
+import { FORCE_RESTART_ANNOTATION } from '../../src/planner/pods.js';
 import { createCaIssuer, createOpsRequest, openssl, readOpsRequest, secretText } from '../support/tls-fixtures.js';
 
 const kube = testKube();
@@ -46,9 +47,14 @@ async function startRequest(ref: OpsRequestRef): Promise<WorkflowHandle> {
 }
 
 /** Runs one request to its end; `scenario` names the history recorded for the replay suite. */
-async function runRequest(name: string, spec: Partial<PgBouncerOpsRequest['spec']>, scenario?: string) {
+async function runRequest(
+  name: string,
+  spec: Partial<PgBouncerOpsRequest['spec']>,
+  scenario?: string,
+  annotations?: Record<string, string>,
+) {
   const t0 = Date.now();
-  const ref = await createOpsRequest(namespace, name, spec);
+  const ref = await createOpsRequest(namespace, name, spec, annotations);
   const handle = await startRequest(ref);
   let result: ReconfigureTLSResult | undefined;
   let failure: Error | undefined;
@@ -83,6 +89,20 @@ async function expectNoPrivateKeyInHistory(handle: WorkflowHandle, pb: string) {
   }
 }
 
+/** Every pod was seen serving `serial` (null: no TLS) after its restart or reload. */
+function expectServed(result: ReconfigureTLSResult, method: 'restart' | 'reload', serial: string | null) {
+  const checks = result.servedChecks ?? [];
+  expect(checks.map((c) => c.pod).sort()).toEqual(
+    result.restartedPods.length ? result.restartedPods.map((p) => p.pod).sort() : ['pb-0', 'pb-1', 'pb-2'],
+  );
+  for (const check of checks) {
+    expect(check.method).toBe(method);
+    expect(check.served).toEqual(
+      serial === null ? { tls: false } : expect.objectContaining({ tls: true, serialHex: serial }),
+    );
+  }
+}
+
 async function leftoverSecrets(): Promise<string[]> {
   const { items } = await kube.core.listNamespacedSecret({ namespace, labelSelector: 'pgbtls.dev/ops-request-uid' });
   return items.map((s) => s.metadata!.name!);
@@ -114,6 +134,7 @@ describe('the four intents on one 3-replica PgBouncer', () => {
     expect(run.failure).toBeUndefined();
     expect(run.result).toMatchObject({ phase: 'Successful', intent: 'add' });
     expect(run.request.status?.phase).toBe('Successful');
+    expectServed(run.result!, 'restart', run.result!.certificates.find((c) => c.alias === 'server')!.serialHex);
     expect(conditionTypes(run.request)).toEqual(
       expect.arrayContaining([
         'ReconfigureTLS',
@@ -195,14 +216,15 @@ describe('the four intents on one 3-replica PgBouncer', () => {
     );
   });
 
-  test('rotate: new serials from the same CA, old serials on a CRL that openssl accepts', async () => {
+  test('rotate by hot reload: no pod restarted, each serves the new serial; old serials on a CRL openssl accepts', async () => {
     const { value: run, restarts } = await withRecorder(() =>
       runRequest('rotate', { databaseRef: { name: pb }, tls: { rotateCertificates: true } }, 'rotate'),
     );
     expect(run.failure).toBeUndefined();
     expect(run.result).toMatchObject({ phase: 'Successful', intent: 'rotate' });
-    expect(restarts).toEqual({ 'pb-0': 1, 'pb-1': 1, 'pb-2': 1 });
+    expect(restarts).toEqual({ 'pb-0': 0, 'pb-1': 0, 'pb-2': 0 });
     const fresh = Object.fromEntries(run.result!.certificates.map((c) => [c.alias, c.serialHex]));
+    expectServed(run.result!, 'reload', fresh.server);
     expect(fresh.server).not.toBe(serials.server);
     expect(fresh.client).not.toBe(serials.client);
     const crt = await secretText(namespace, `${pb}-server-cert`, 'tls.crt');
@@ -236,6 +258,7 @@ describe('the four intents on one 3-replica PgBouncer', () => {
     expect(run.failure).toBeUndefined();
     expect(run.result).toMatchObject({ phase: 'Successful', intent: 'change-issuer' });
     expect(restarts).toEqual({ 'pb-0': 1, 'pb-1': 1, 'pb-2': 1 });
+    expectServed(run.result!, 'restart', run.result!.certificates.find((c) => c.alias === 'server')!.serialHex);
     const crt = await secretText(namespace, `${pb}-server-cert`, 'tls.crt');
     expect(openssl({ 'ca.crt': caTwo.pem, 'leaf.crt': crt }, ['verify', '-CAfile', 'ca.crt', 'leaf.crt'])).toContain(
       'OK',
@@ -256,6 +279,7 @@ describe('the four intents on one 3-replica PgBouncer', () => {
     expect(run.failure).toBeUndefined();
     expect(run.result).toMatchObject({ phase: 'Successful', intent: 'remove' });
     expect(restarts).toEqual({ 'pb-0': 1, 'pb-1': 1, 'pb-2': 1 });
+    expectServed(run.result!, 'restart', null);
     const live = await readPgBouncer(namespace, pb);
     expect(live.spec.tls).toBeUndefined();
     expect(await secretText(namespace, `${pb}-config`, 'pgbouncer.ini')).not.toContain('client_tls');
@@ -305,6 +329,9 @@ describe('invalid requests change nothing', () => {
 });
 
 /** A 3-replica PgBouncer with TLS from ca-one, ready for the failure scenarios. */
+/** The failure scenarios hold a restart with kubelet faults, so they ask for restarts, not reloads. */
+const RESTART = { [FORCE_RESTART_ANNOTATION]: 'true' };
+
 async function pgbouncerWithTls(name: string): Promise<void> {
   await createPgBouncer(namespace, name, { replicas: 3 });
   await waitReady(name);
@@ -370,6 +397,7 @@ describe('failures roll back to the last good configuration', () => {
         maxRetries: 0,
       },
       'timeout-pod-never-ready',
+      RESTART,
     );
     await recorder.stop();
     await expectRolledBack('stuck', before, run);
@@ -396,11 +424,16 @@ describe('failures roll back to the last good configuration', () => {
     const before = await tlsState('doomed');
     // doomed-0, the last pod of the roll, comes up slowly: time to delete the CA before revocation needs it.
     await setFaults({ 'doomed-0': { readyDelayMs: 8_000, times: 1 } });
-    const ref = await createOpsRequest(namespace, 'doomed-rotate', {
-      databaseRef: { name: 'doomed' },
-      tls: { rotateCertificates: true },
-      maxRetries: 0,
-    });
+    const ref = await createOpsRequest(
+      namespace,
+      'doomed-rotate',
+      {
+        databaseRef: { name: 'doomed' },
+        tls: { rotateCertificates: true },
+        maxRetries: 0,
+      },
+      RESTART,
+    );
     const handle = await startRequest(ref);
     await eventually(async () => conditionTypes(await readOpsRequest(ref)).includes('EvictPod--doomed-0'), {
       what: 'the roll to reach doomed-0',
@@ -427,10 +460,15 @@ describe('failures roll back to the last good configuration', () => {
     await pgbouncerWithTls('cancelled');
     const before = await tlsState('cancelled');
     await setFaults({ 'cancelled-1': { neverReady: true, times: 1 } });
-    const ref = await createOpsRequest(namespace, 'cancelled-rotate', {
-      databaseRef: { name: 'cancelled' },
-      tls: { rotateCertificates: true },
-    });
+    const ref = await createOpsRequest(
+      namespace,
+      'cancelled-rotate',
+      {
+        databaseRef: { name: 'cancelled' },
+        tls: { rotateCertificates: true },
+      },
+      RESTART,
+    );
     const handle = await startRequest(ref);
     await eventually(async () => conditionTypes(await readOpsRequest(ref)).includes('EvictPod--cancelled-1'), {
       what: 'the roll to reach cancelled-1',
@@ -456,12 +494,17 @@ describe('spec.maxRetries', () => {
   test('a step that runs past spec.timeout once succeeds on its retry', async () => {
     await pgbouncerWithTls('slow');
     await setFaults({ 'slow-2': { readyDelayMs: 12_000, times: 1 } });
-    const run = await runRequest('slow-rotate', {
-      databaseRef: { name: 'slow' },
-      tls: { rotateCertificates: true },
-      timeout: '8s',
-      maxRetries: 1,
-    });
+    const run = await runRequest(
+      'slow-rotate',
+      {
+        databaseRef: { name: 'slow' },
+        tls: { rotateCertificates: true },
+        timeout: '8s',
+        maxRetries: 1,
+      },
+      undefined,
+      RESTART,
+    );
     expect(run.failure).toBeUndefined();
     expect(run.result?.phase).toBe('Successful');
     const retried = run.request.status?.conditions?.find((c) => c.type === 'CheckPodReady--slow-2');
@@ -480,10 +523,15 @@ describe('durability and ordering', () => {
     await setFaults({ 'crash-1': { readyDelayMs: 4_000, times: 1 } });
     const recorder = new PodRecorder(namespace, 'crash');
     await recorder.start();
-    const ref = await createOpsRequest(namespace, 'crash-rotate', {
-      databaseRef: { name: 'crash' },
-      tls: { rotateCertificates: true },
-    });
+    const ref = await createOpsRequest(
+      namespace,
+      'crash-rotate',
+      {
+        databaseRef: { name: 'crash' },
+        tls: { rotateCertificates: true },
+      },
+      RESTART,
+    );
     const t0 = Date.now();
     const handle = await startRequest(ref);
     await eventually(async () => conditionTypes(await readOpsRequest(ref)).includes('EvictPod--crash-1'), {
@@ -503,10 +551,15 @@ describe('durability and ordering', () => {
   test('two requests for one PgBouncer: the second waits its turn, then runs', async () => {
     await pgbouncerWithTls('queue');
     await setFaults({ 'queue-0': { readyDelayMs: 3_000, times: 1 } });
-    const first = await createOpsRequest(namespace, 'queue-first', {
-      databaseRef: { name: 'queue' },
-      tls: { rotateCertificates: true },
-    });
+    const first = await createOpsRequest(
+      namespace,
+      'queue-first',
+      {
+        databaseRef: { name: 'queue' },
+        tls: { rotateCertificates: true },
+      },
+      RESTART,
+    );
     const firstHandle = await startRequest(first);
     await eventually(async () => (await readOpsRequest(first)).status?.phase === 'Progressing', {
       what: 'the first request Progressing',
@@ -536,27 +589,42 @@ describe('durability and ordering', () => {
   test('an older Pending request of the same type is Skipped in favour of the newer one', async () => {
     await pgbouncerWithTls('skip');
     await setFaults({ 'skip-0': { readyDelayMs: 3_000, times: 1 } });
-    const running = await createOpsRequest(namespace, 'skip-running', {
-      databaseRef: { name: 'skip' },
-      tls: { rotateCertificates: true },
-    });
+    const running = await createOpsRequest(
+      namespace,
+      'skip-running',
+      {
+        databaseRef: { name: 'skip' },
+        tls: { rotateCertificates: true },
+      },
+      RESTART,
+    );
     const runningHandle = await startRequest(running);
     await eventually(async () => (await readOpsRequest(running)).status?.phase === 'Progressing', {
       what: 'the first request Progressing',
     });
-    const older = await createOpsRequest(namespace, 'skip-older', {
-      databaseRef: { name: 'skip' },
-      tls: { rotateCertificates: true },
-    });
+    const older = await createOpsRequest(
+      namespace,
+      'skip-older',
+      {
+        databaseRef: { name: 'skip' },
+        tls: { rotateCertificates: true },
+      },
+      RESTART,
+    );
     const olderHandle = await startRequest(older);
     await eventually(async () => (await readOpsRequest(older)).status?.phase === 'Pending', {
       what: 'the older request Pending',
     });
     await new Promise((r) => setTimeout(r, 1_100)); // creationTimestamp has one-second resolution
-    const newer = await createOpsRequest(namespace, 'skip-newer', {
-      databaseRef: { name: 'skip' },
-      tls: { rotateCertificates: true },
-    });
+    const newer = await createOpsRequest(
+      namespace,
+      'skip-newer',
+      {
+        databaseRef: { name: 'skip' },
+        tls: { rotateCertificates: true },
+      },
+      RESTART,
+    );
     const newerHandle = await startRequest(newer);
     expect(((await runningHandle.result()) as ReconfigureTLSResult).phase).toBe('Successful');
     expect(((await olderHandle.result()) as ReconfigureTLSResult).phase).toBe('Skipped');

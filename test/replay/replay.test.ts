@@ -74,7 +74,6 @@ test('the guard bites: an extra activity before the pod roll is caught as nondet
 test('the same change behind patched() replays cleanly', async () => {
   const patchedChange = await bundleWith([
     { find: ROLL, replace: `${ROLL} if (patched('extra-pod-listing')) await act.listPodUids(plan);` },
-    { find: 'import {\n  ApplicationFailure,', replace: 'import {\n  patched,\n  ApplicationFailure,' },
   ]);
   for (const file of files) {
     await Worker.runReplayHistory({ workflowBundle: patchedChange }, load(file), scenarioOf(file));

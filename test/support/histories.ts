@@ -15,6 +15,13 @@ export function findKeyMaterial(text: string): string | undefined {
   return KEY_MATERIAL.find((re) => re.test(text))?.source;
 }
 
+/**
+ * Histories are recorded as <scenario>.<series>.json. When a workflow change goes behind
+ * patched(), bump the series: the new recordings then lie beside the old ones, which must keep
+ * replaying. v1 (no suffix): before served-certificate checks; v2: with them and hot reload.
+ */
+export const HISTORY_SERIES = 'v2';
+
 export const recording = () => process.env.PGBTLS_RECORD_HISTORIES === '1';
 
 export async function recordHistory(scenario: string, handle: WorkflowHandle): Promise<void> {
@@ -26,5 +33,8 @@ export async function recordHistory(scenario: string, handle: WorkflowHandle): P
       `history of scenario "${scenario}" contains private-key material (${found}); refusing to record it`,
     );
   mkdirSync(HISTORIES_DIR, { recursive: true });
-  writeFileSync(join(HISTORIES_DIR, `${scenario}.json`), JSON.stringify(JSON.parse(json), null, 1) + '\n');
+  writeFileSync(
+    join(HISTORIES_DIR, `${scenario}.${HISTORY_SERIES}.json`),
+    JSON.stringify(JSON.parse(json), null, 1) + '\n',
+  );
 }

@@ -58,6 +58,8 @@ export async function startWorkerProcess(taskQueue: string, env: NodeJS.ProcessE
       PGBTLS_EXIT_WITH_PARENT: '1',
       PGBTLS_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
       PGBTLS_HEALTH_ADDRESS: `127.0.0.1:${healthPort}`,
+      // The stand-in projects changed Secrets after 1.5 s; a pod still wrong after 20 s fails its step.
+      PGBTLS_SERVED_CERTIFICATE_TIMEOUT_MS: '20000',
       ...env,
     },
   });

@@ -43,6 +43,7 @@ export async function createOpsRequest(
   namespace: string,
   name: string,
   spec: Partial<PgBouncerOpsRequest['spec']>,
+  annotations?: Record<string, string>,
 ): Promise<OpsRequestRef> {
   const created = (await testKube().custom.createNamespacedCustomObject({
     group: OPS_GROUP,
@@ -52,7 +53,7 @@ export async function createOpsRequest(
     body: {
       apiVersion: 'ops.kubedb.com/v1alpha1',
       kind: 'PgBouncerOpsRequest',
-      metadata: { name },
+      metadata: { name, ...(annotations ? { annotations } : {}) },
       spec: { type: 'ReconfigureTLS', ...spec },
     },
   })) as PgBouncerOpsRequest;

@@ -111,6 +111,9 @@ export async function gatherLiveState(kube: Kube, config: Config, ref: OpsReques
       ref,
       generation: req.metadata.generation ?? 1,
       creationTimestamp: String(req.metadata.creationTimestamp),
+      annotations: Object.fromEntries(
+        Object.entries(req.metadata.annotations ?? {}).filter(([k]) => k.startsWith('pgbtls.dev/')),
+      ),
       spec: req.spec,
     },
     issuers: {},

@@ -78,7 +78,9 @@ function podUser(): { uid: number; gid: number } | undefined {
 }
 
 const hashData = (data: Record<string, string> | undefined) =>
-  createHash('sha256').update(JSON.stringify(Object.entries(data ?? {}).sort())).digest('hex');
+  createHash('sha256')
+    .update(JSON.stringify(Object.entries(data ?? {}).sort()))
+    .digest('hex');
 
 /**
  * The pod's pgbouncer.ini as the host process needs it: absolute paths moved under the pod's
@@ -153,7 +155,8 @@ export class PgBouncerRuntime implements PodRuntime {
     const entry: RunningPod = { ...running, process: child, exited };
     this.pods.set(uid, entry);
     void exited.then(() => {
-      if (!entry.stopping) this.opts.logger.warn('pgbouncer exited on its own', { pod: entry.key, log: this.logTail(entry) });
+      if (!entry.stopping)
+        this.opts.logger.warn('pgbouncer exited on its own', { pod: entry.key, log: this.logTail(entry) });
     });
 
     await this.waitAccepting(entry, port);
@@ -178,9 +181,7 @@ export class PgBouncerRuntime implements PodRuntime {
 
   async stopAll(): Promise<void> {
     clearInterval(this.syncTimer);
-    await Promise.all(
-      [...this.pods.keys()].map((uid) => this.stop({ metadata: { uid } } as V1Pod)),
-    );
+    await Promise.all([...this.pods.keys()].map((uid) => this.stop({ metadata: { uid } } as V1Pod)));
   }
 
   private allocateIp(): string {
@@ -224,7 +225,9 @@ export class PgBouncerRuntime implements PodRuntime {
     if (this.syncing) return;
     this.syncing = true;
     try {
-      const namespaces = new Set([...this.pods.values()].filter((p) => !p.frozen && !p.stopping).map((p) => p.namespace));
+      const namespaces = new Set(
+        [...this.pods.values()].filter((p) => !p.frozen && !p.stopping).map((p) => p.namespace),
+      );
       for (const namespace of namespaces) {
         const secrets = await this.readSecrets(namespace);
         const now = Date.now();
@@ -276,12 +279,18 @@ export class PgBouncerRuntime implements PodRuntime {
       if (ok) return;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`pgbouncer of pod ${pod.key} does not accept connections on ${pod.ip}:${port}: ${this.logTail(pod)}`);
+    throw new Error(
+      `pgbouncer of pod ${pod.key} does not accept connections on ${pod.ip}:${port}: ${this.logTail(pod)}`,
+    );
   }
 
   private logTail(pod: RunningPod): string {
     try {
-      return readFileSync(join(pod.dir, 'root', 'tmp', 'pgbouncer.log'), 'utf8').trim().split('\n').slice(-3).join(' | ');
+      return readFileSync(join(pod.dir, 'root', 'tmp', 'pgbouncer.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .join(' | ');
     } catch {
       return '(no log)';
     }
