@@ -15,9 +15,9 @@ phase_start "unit and replay tests"; $JEST --selectProjects unit replay "$@"; ph
 phase_start "integration tests"; $JEST --selectProjects integration "$@"; phase_end
 
 # Teardown must leave no server behind: anything still running from the test stack is a bug.
-# The stand-in's pgbouncers run from /tmp/pgbtls-pods-<hash of the state dir> (see podsDirFor).
-PODS_DIR=/tmp/pgbtls-pods-$(printf %s "$REPO_ROOT/test-output/stack" | sha256sum | cut -c1-10)
-if leftovers=$(pgrep -af "$REPO_ROOT/test-output/stack|$PODS_DIR" | grep -v pgrep); then
+# PostgreSQL and the stand-in's pgbouncers run from /tmp/pgbtls-<hash of the state dir> (runtimeDirFor).
+RUNTIME_DIR=/tmp/pgbtls-$(printf %s "$REPO_ROOT/test-output/stack" | sha256sum | cut -c1-10)
+if leftovers=$(pgrep -af "$REPO_ROOT/test-output/stack|$RUNTIME_DIR" | grep -v pgrep); then
   echo "test: processes of the test stack survived teardown:"; echo "$leftovers"; exit 1
 fi
 

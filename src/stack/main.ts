@@ -40,6 +40,7 @@ process.stdout.write(
     `  Temporal UI:  ${info.temporal.uiUrl}`,
     `  Temporal:     ${info.temporal.address} (namespace ${info.temporal.namespace})`,
     `  Kubernetes:   ${info.apiServer}`,
+    `  PostgreSQL:   ${info.postgres.host}:${info.postgres.port} (user ${info.postgres.user}; password in ${stateDir}/stack.json)`,
     `  kubeconfig:   ${info.kubeconfig}`,
     `  kubectl:      ${stateDir}/kubectl get pgbouncers,pgbounceropsrequests -A`,
     `  logs:         ${stateDir}/logs/`,

@@ -17,6 +17,23 @@ export interface StartOptions {
   logFile: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Run as this user (PostgreSQL and PgBouncer refuse root); see unprivilegedUser(). */
+  user?: { uid: number; gid: number };
+}
+
+/**
+ * The user that PostgreSQL and PgBouncer run as when we are root: Debian's postgres user. When we
+ * are not root they run as we do (undefined).
+ */
+export function unprivilegedUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
+  if (!line)
+    throw new Error('running as root needs the postgres user: run "npm run setup" (apt-get install postgresql)');
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
 }
 
 export function startProcess(name: string, command: string, args: string[], opts: StartOptions): ManagedProcess {
@@ -26,6 +43,7 @@ export function startProcess(name: string, command: string, args: string[], opts
     cwd: opts.cwd,
     env: opts.env ?? process.env,
     stdio: ['ignore', fd, fd],
+    ...(opts.user ?? {}),
   });
   closeSync(fd);
   let done = false;

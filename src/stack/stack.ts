@@ -9,6 +9,7 @@ import type { Logger } from '../lib/log.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 import { applyCrds } from './crds.js';
 import { freePort } from './ports.js';
+import { startPostgres, type RunningPostgres } from './postgres.js';
 import { startProcess, waitUntilReady, type ManagedProcess } from './process.js';
 import type { StackInfo } from './stack-info.js';
 import { startTemporalDevServer, type RunningTemporal } from './temporal-dev-server.js';
@@ -26,12 +27,13 @@ export interface StackOptions {
 }
 
 /**
- * Where the stand-in keeps pods' files. Under /tmp rather than the state directory: pgbouncer
- * runs as the postgres user, which cannot always traverse the checkout (a clone under /root).
- * Named after the state directory so two stacks never share it (scripts/test.sh derives it too).
+ * Where PostgreSQL's data and the stand-in's pods' files live. Under /tmp rather than the state
+ * directory: both run as the postgres user, which cannot always traverse the checkout (a clone
+ * under /root). Named after the state directory so two stacks never share it (scripts/test.sh
+ * derives it too, to find leftover processes).
  */
-export function podsDirFor(stateDir: string): string {
-  return join(tmpdir(), `pgbtls-pods-${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 10)}`);
+export function runtimeDirFor(stateDir: string): string {
+  return join(tmpdir(), `pgbtls-${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 10)}`);
 }
 
 export interface RunningStack {
@@ -53,27 +55,30 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const { stateDir, logger } = opts;
   if (opts.fresh) {
     rmSync(stateDir, { recursive: true, force: true });
-    rmSync(podsDirFor(stateDir), { recursive: true, force: true });
+    rmSync(runtimeDirFor(stateDir), { recursive: true, force: true });
   }
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
   const timings: Record<string, number> = {};
   const processes: ManagedProcess[] = [];
   let controlPlane: ControlPlane | undefined;
   let temporal: RunningTemporal | undefined;
+  let postgres: RunningPostgres | undefined;
   let stopping = false;
 
   const stop = async () => {
     stopping = true;
     for (const p of [...processes].reverse()) await p.stop();
-    await Promise.all([controlPlane?.stop(), temporal?.process.stop()]);
+    await Promise.all([controlPlane?.stop(), temporal?.process.stop(), postgres?.process.stop()]);
   };
 
   try {
     const ports = opts.ephemeralTemporalPorts
       ? { grpc: await freePort(), ui: await freePort(), http: await freePort(), metrics: await freePort() }
       : undefined;
-    // The two servers are independent: start them side by side.
-    [temporal, controlPlane] = await Promise.all([
+    // The servers are independent: start them side by side.
+    const runtimeDir = runtimeDirFor(stateDir);
+    mkdirSync(runtimeDir, { recursive: true, mode: 0o755 });
+    [temporal, controlPlane, postgres] = await Promise.all([
       timed(timings, 'temporal', () =>
         startTemporalDevServer({
           binary: tools.temporal,
@@ -83,6 +88,14 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
         }),
       ),
       timed(timings, 'controlPlane', () => startControlPlane({ tools, stateDir })),
+      timed(timings, 'postgres', () =>
+        startPostgres({
+          postgres: tools.postgres,
+          initdb: tools.initdb,
+          dir: join(runtimeDir, 'postgres'),
+          logFile: join(stateDir, 'logs', 'postgres.log'),
+        }),
+      ),
     ]);
     const cp = controlPlane;
     await timed(timings, 'crds', () => applyCrds(createKube(cp.kubeconfig)));
@@ -93,7 +106,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       KUBECONFIG: cp.kubeconfig,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: temporal.namespace,
-      PGBTLS_KUBELET_PODS_DIR: podsDirFor(stateDir),
+      PGBTLS_KUBELET_PODS_DIR: join(runtimeDirFor(stateDir), 'pods'),
     };
     const node = process.execPath;
     await timed(timings, 'processes', async () => {
@@ -130,6 +143,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       kubectl: tools.kubectl,
       apiServer: cp.apiServerUrl,
       temporal: { address: temporal.address, namespace: temporal.namespace, uiUrl: temporal.uiUrl },
+      postgres: postgres.info,
       pid: process.pid,
     };
     // A kubectl of the matching version, already pointed at this stack.

@@ -10,6 +10,7 @@ import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { classifyKubeError, type Kube } from '../../../src/lib/kube.js';
 import type { Logger } from '../../../src/lib/log.js';
 import { CONFIG_FILE } from '../../../src/provisioner/paths.js';
+import { unprivilegedUser } from '../../../src/stack/process.js';
 import type { PodFault } from './faults.js';
 
 export interface StartedPod {
@@ -66,17 +67,6 @@ interface RunningPod {
 const READY_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
 
-/** pgbouncer refuses to run as root: when we are root, pods run as the postgres user Debian creates. */
-function podUser(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const line = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('postgres:'));
-  if (!line) throw new Error('running as root needs the postgres user (apt-get install postgresql) to run pgbouncer');
-  const [, , uid, gid] = line.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-}
-
 const hashData = (data: Record<string, string> | undefined) =>
   createHash('sha256')
     .update(JSON.stringify(Object.entries(data ?? {}).sort()))
@@ -102,7 +92,7 @@ export function hostIni(podIni: string, podRoot: string, podIP: string): string 
 
 export class PgBouncerRuntime implements PodRuntime {
   private readonly pods = new Map<string, RunningPod>(); // by uid
-  private readonly user = podUser();
+  private readonly user = unprivilegedUser();
   private nextHost = 1;
   private syncTimer?: NodeJS.Timeout;
   private syncing = false;
