@@ -12,6 +12,7 @@ import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fix
 import { PodRecorder } from '../support/pod-recorder.js';
 import { closeTestClient, startWorkerProcess, testClient, type WorkerProcess } from '../support/temporal.js';
 import { recordHistory } from '../support/histories.js';
+import { setPodFaults, type PodFault } from '../support/kubelet/faults.js';
 import { FORCE_RESTART_ANNOTATION } from '../../src/planner/pods.js';
 import { createCaIssuer, createOpsRequest, openssl, readOpsRequest, secretText } from '../support/tls-fixtures.js';
 
@@ -328,10 +329,10 @@ describe('invalid requests change nothing', () => {
   });
 });
 
-/** A 3-replica PgBouncer with TLS from ca-one, ready for the failure scenarios. */
 /** The failure scenarios hold a restart with kubelet faults, so they ask for restarts, not reloads. */
 const RESTART = { [FORCE_RESTART_ANNOTATION]: 'true' };
 
+/** A 3-replica PgBouncer with TLS from ca-one, ready for the failure scenarios. */
 async function pgbouncerWithTls(name: string): Promise<void> {
   await createPgBouncer(namespace, name, { replicas: 3 });
   await waitReady(name);
@@ -357,14 +358,7 @@ async function tlsState(pb: string) {
   };
 }
 
-async function setFaults(faults: Record<string, { neverReady?: boolean; readyDelayMs?: number; times?: number }>) {
-  const body = {
-    metadata: { name: 'pgbtls-kubelet-faults', namespace },
-    data: { 'pods.json': JSON.stringify(faults) },
-  };
-  await kube.core.deleteNamespacedConfigMap({ name: 'pgbtls-kubelet-faults', namespace }).catch(() => undefined);
-  await kube.core.createNamespacedConfigMap({ namespace, body });
-}
+const setFaults = (faults: Record<string, PodFault>) => setPodFaults(kube, namespace, faults);
 
 async function expectRolledBack(
   pb: string,

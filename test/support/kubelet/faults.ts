@@ -41,3 +41,12 @@ export async function takeFault(kube: Kube, namespace: string, pod: string): Pro
   }
   return undefined;
 }
+
+/** Replaces the namespace's fault table (tests call this before the pods they target start). */
+export async function setPodFaults(kube: Kube, namespace: string, faults: Record<string, PodFault>): Promise<void> {
+  await kube.core.deleteNamespacedConfigMap({ name: FAULTS_CONFIGMAP, namespace }).catch(() => undefined);
+  await kube.core.createNamespacedConfigMap({
+    namespace,
+    body: { metadata: { name: FAULTS_CONFIGMAP, namespace }, data: { 'pods.json': JSON.stringify(faults) } },
+  });
+}
