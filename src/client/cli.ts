@@ -259,7 +259,8 @@ function formatStatus(s: RequestStatus): string {
   const p = s.progress;
   if (p || s.workflow?.stage)
     lines.push(`step:      ${p?.stage ?? s.workflow?.stage}${p?.intent ? ` (${p.intent})` : ''}`);
-  if (p?.pods.length) lines.push(`pods:      ${p.pods.map((pod) => `${pod.name} ${pod.status}`).join(', ')}`);
+  if (p?.pods.length)
+    lines.push(`pods:      ${p.pods.map((pod) => `${pod.name} ${pod.status} (${pod.method})`).join(', ')}`);
   for (const c of p?.certificates ?? []) lines.push(`cert:      ${c.alias} serial ${c.serialHex} until ${c.notAfter}`);
   if (p?.compensating) lines.push(`rollback:  compensating (${p.error ?? 'failure'})`);
   if (s.message) lines.push(`message:   ${s.message}`);
@@ -300,7 +301,7 @@ async function follow(ctx: Ctx, ref: OpsRequestRef): Promise<number> {
     const s = await statusOf(ctx, req, true);
     const p = s.progress;
     const line = `[${s.request.phase}] ${p?.stage ?? s.workflow?.stage ?? 'waiting for the workflow'}${
-      p?.pods.length ? `  pods: ${p.pods.map((pod) => `${pod.name} ${pod.status}`).join(', ')}` : ''
+      p?.pods.length ? `  pods: ${p.pods.map((pod) => `${pod.name} ${pod.status} (${pod.method})`).join(', ')}` : ''
     }`;
     if (line !== lastLine && ctx.output === 'table') ctx.out(line);
     lastLine = line;

@@ -93,6 +93,14 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
   const servedChecks: NonNullable<ReconfigureTLSResult['servedChecks']> = [];
   let proveServing = false;
 
+  /** The UI's current details during the roll: each pod, how it is updated, and where it is. */
+  function showRoll(): void {
+    const lines = progress.pods.map(
+      (p) => `- \`${p.name}\`: ${p.method === 'reload' ? 'reload (no restart)' : 'restart'} — ${p.status}`,
+    );
+    setCurrentDetails(`**RestartPods**\n\n${lines.join('\n')}`);
+  }
+
   /** Runs one step with spec.timeout as its deadline and spec.maxRetries more attempts on failure. */
   async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -206,6 +214,8 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
     ]);
     // Histories recorded before served-certificate checks and hot reload replay without them.
     proveServing = patched('verify-served-certificate');
+    if (!proveServing) progress.pods.forEach((p) => (p.method = 'restart')); // before hot reload existed
+    showRoll();
     const serverFingerprint = minted.find((m) => m.alias === 'server')?.fingerprintSha256;
     const intended = (pod: string) => ({
       namespace,
@@ -219,6 +229,7 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
       if (!uid) continue; // scaled away meanwhile
       if (proveServing && pod.method === 'reload') {
         progress.pods[i].status = 'reloading';
+        showRoll();
         done.reloadedPods.push(pod.name);
         const check = await step(`ReloadPod--${pod.name}`, () =>
           pods.reloadPodAndWaitServing.executeWithOptions(
@@ -235,6 +246,7 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
         continue;
       }
       progress.pods[i].status = 'restarting';
+      showRoll();
       done.touchedPods.push({ pod: pod.name, uidBefore: uid });
       await status(
         condition(`EvictPod--${pod.name}`, true, 'EvictPod', `evicting pod ${pod.name} (uid ${uid})`),
@@ -248,6 +260,7 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
       restartedPods.push({ pod: pod.name, oldUid: result.oldUid, newUid: result.newUid });
       if (proveServing) {
         progress.pods[i].status = 'verifying';
+        showRoll();
         const check = await step(`VerifyServedCertificate--${pod.name}`, () =>
           pods.verifyServedCertificate.executeWithOptions(
             { ...podWaitOptions, summary: `verify what pod ${pod.name} serves` },

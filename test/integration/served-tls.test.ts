@@ -256,12 +256,22 @@ describe('real pgbouncer pods, real PostgreSQL', () => {
     await setPodFaults(kube, namespace, { 'pb-1': { frozenFiles: true } });
     const stale = (await pods())['pb-1'];
     await kube.core.deleteNamespacedPod({ name: 'pb-1', namespace });
+    // The new incarnation Ready first, then the PgBouncer Ready again: its phase lags the pods.
     await eventually(
       async () => {
-        const now = await pods().catch(() => undefined);
-        return now && now['pb-1'].uid !== stale.uid && (await readPgBouncer(namespace, pb)).status?.phase === 'Ready';
+        const pod = await kube.core.readNamespacedPod({ name: 'pb-1', namespace });
+        return (
+          pod.metadata?.uid !== stale.uid &&
+          pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+        );
       },
       { what: 'a new pb-1 Ready', timeoutMs: 60_000 },
+    );
+    await eventually(
+      async () =>
+        (await kube.apps.readNamespacedStatefulSet({ name: pb, namespace })).status?.readyReplicas === 3 &&
+        (await readPgBouncer(namespace, pb)).status?.phase === 'Ready',
+      { what: `${pb} Ready with 3 ready replicas` },
     );
     const serialBefore = canonical(
       execFileSync(tools.openssl, ['x509', '-noout', '-serial'], {

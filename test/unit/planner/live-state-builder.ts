@@ -82,6 +82,8 @@ export interface Scenario {
   clusterDomain?: string;
   /** The PgBouncer's name (and the request's databaseRef.name); default pb. */
   pbName?: string;
+  /** The request's pgbtls.dev/* annotations. */
+  annotations?: Record<string, string>;
 }
 
 export function liveState(s: Scenario = {}): LiveState {
@@ -99,6 +101,7 @@ export function liveState(s: Scenario = {}): LiveState {
       ref: { namespace: 'demo', name: 'req', uid: REQUEST_UID },
       generation: 1,
       creationTimestamp: '2026-11-28T11:59:00Z',
+      ...(s.annotations ? { annotations: s.annotations } : {}),
       spec,
     },
     ...(s.pb === null

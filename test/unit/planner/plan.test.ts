@@ -405,6 +405,18 @@ describe('pods', () => {
     ['add', { tls: { issuerRef: ref('ca-one') } }, true, 'restart'],
     ['remove', { tls: { remove: true }, ...withTls() }, true, 'restart'],
     ['update-settings', { tls: { sslMode: 'require' }, ...withTls() }, true, 'restart'],
+    [
+      'rotate with pgbtls.dev/force-restart "true"',
+      { tls: { rotateCertificates: true }, ...withTls(), annotations: { 'pgbtls.dev/force-restart': 'true' } },
+      true,
+      'restart',
+    ],
+    [
+      'rotate with pgbtls.dev/force-restart "false"',
+      { tls: { rotateCertificates: true }, ...withTls(), annotations: { 'pgbtls.dev/force-restart': 'false' } },
+      true,
+      'reload',
+    ],
   ];
   test.each(reload)('%s → %s', (_name, scenario, hotReload, method) => {
     const plan = planOf(scenario, { hotReload });

@@ -15,6 +15,12 @@ import {
 // [case, scenario, field the error names, what the message must say (the fix)]
 const cases: [string, Scenario, string, RegExp][] = [
   [
+    'force-restart annotation not a boolean',
+    { tls: { rotateCertificates: true }, ...withTls(), annotations: { 'pgbtls.dev/force-restart': 'yes' } },
+    'metadata.annotations["pgbtls.dev/force-restart"]',
+    /"yes" is not a boolean; use "true" to restart every pod/,
+  ],
+  [
     'another ops type',
     { request: { type: 'Restart' }, tls: undefined },
     'spec.type',
