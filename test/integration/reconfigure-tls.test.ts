@@ -5,12 +5,17 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { PgBouncerOpsRequest } from '../../src/api/types.js';
 import type { OpsRequestRef } from '../../src/planner/types.js';
-import { workflowIdFor } from '../../src/workflows/ids.js';
 import type { ReconfigureTLSResult } from '../../src/workflows/reconfigure-tls.js';
 import { createTestNamespace, eventually, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { PodRecorder } from '../support/pod-recorder.js';
-import { closeTestClient, startWorkerProcess, testClient, type WorkerProcess } from '../support/temporal.js';
+import {
+  closeTestClient,
+  outcomeOf,
+  startReconfigureTLS,
+  startWorkerProcess,
+  type WorkerProcess,
+} from '../support/temporal.js';
 import { recordHistory } from '../support/histories.js';
 import { setPodFaults, type PodFault } from '../support/kubelet/faults.js';
 import { FORCE_RESTART_ANNOTATION } from '../../src/planner/pods.js';
@@ -38,14 +43,7 @@ afterAll(async () => {
   process.stdout.write(`[reconfigure-tls] wall time per scenario (ms): ${JSON.stringify(timings)}\n`);
 });
 
-async function startRequest(ref: OpsRequestRef): Promise<WorkflowHandle> {
-  const client = await testClient();
-  return client.workflow.start('reconfigureTLS', {
-    taskQueue,
-    workflowId: workflowIdFor(ref),
-    args: [{ request: ref }],
-  });
-}
+const startRequest = (ref: OpsRequestRef) => startReconfigureTLS(taskQueue, ref);
 
 /** Runs one request to its end; `scenario` names the history recorded for the replay suite. */
 async function runRequest(
@@ -57,13 +55,7 @@ async function runRequest(
   const t0 = Date.now();
   const ref = await createOpsRequest(namespace, name, spec, annotations);
   const handle = await startRequest(ref);
-  let result: ReconfigureTLSResult | undefined;
-  let failure: Error | undefined;
-  try {
-    result = (await handle.result()) as ReconfigureTLSResult;
-  } catch (err) {
-    failure = err as Error;
-  }
+  const { result, failure } = await outcomeOf(handle);
   timings[name] = Date.now() - t0;
   if (scenario) await recordHistory(scenario, handle);
   return { ref, handle, result, failure, request: await readOpsRequest(ref) };

@@ -8,16 +8,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import pg from 'pg';
-import { APPCATALOG_GROUP, type PgBouncerOpsRequest } from '../../src/api/types.js';
+import type { PgBouncerOpsRequest } from '../../src/api/types.js';
 import type { OpsRequestRef } from '../../src/planner/types.js';
 import { loadTools } from '../../src/stack/tools.js';
-import { workflowIdFor } from '../../src/workflows/ids.js';
 import type { ReconfigureTLSResult } from '../../src/workflows/reconfigure-tls.js';
 import { createTestNamespace, eventually, stackInfo, testKube } from '../support/cluster.js';
-import { createPgBouncer, readPgBouncer } from '../support/fixtures.js';
+import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { recordHistory } from '../support/histories.js';
 import { setPodFaults } from '../support/kubelet/faults.js';
-import { closeTestClient, startWorkerProcess, testClient, type WorkerProcess } from '../support/temporal.js';
+import {
+  closeTestClient,
+  outcomeOf,
+  startReconfigureTLS,
+  startWorkerProcess,
+  type WorkerProcess,
+} from '../support/temporal.js';
 import { createCaIssuer, createOpsRequest, readOpsRequest, secretText } from '../support/tls-fixtures.js';
 
 const kube = testKube();
@@ -40,22 +45,8 @@ beforeAll(async () => {
     namespace,
     body: { metadata: { name: 'backend-auth' }, stringData: { username: backend.user, password: backend.password } },
   });
-  await kube.custom.createNamespacedCustomObject({
-    group: APPCATALOG_GROUP,
-    version: 'v1',
-    namespace,
-    plural: 'appbindings',
-    body: {
-      apiVersion: 'appcatalog.appscode.com/v1',
-      kind: 'AppBinding',
-      metadata: { name: 'backend' },
-      spec: {
-        type: 'kubedb.com/postgres',
-        version: '15',
-        clientConfig: { url: `postgres://${backend.host}:${backend.port}` },
-        secret: { name: 'backend-auth' },
-      },
-    },
+  await createAppBinding(namespace, 'backend', {}, 'backend-auth', {
+    url: `postgres://${backend.host}:${backend.port}`,
   });
   caOne = await createCaIssuer(namespace, 'ca-one');
   caTwo = await createCaIssuer(namespace, 'ca-two');
@@ -132,20 +123,8 @@ const canonical = (hex: string) =>
 
 async function run(name: string, spec: Partial<PgBouncerOpsRequest['spec']>, scenario: string) {
   const ref: OpsRequestRef = await createOpsRequest(namespace, name, { databaseRef: { name: pb }, ...spec });
-  const handle = await (
-    await testClient()
-  ).workflow.start('reconfigureTLS', {
-    taskQueue,
-    workflowId: workflowIdFor(ref),
-    args: [{ request: ref }],
-  });
-  let result: ReconfigureTLSResult | undefined;
-  let failure: Error | undefined;
-  try {
-    result = (await handle.result()) as ReconfigureTLSResult;
-  } catch (err) {
-    failure = err as Error;
-  }
+  const handle = await startReconfigureTLS(taskQueue, ref);
+  const { result, failure } = await outcomeOf(handle);
   await recordHistory(scenario, handle);
   return { ref, handle, result, failure, request: await readOpsRequest(ref) };
 }

@@ -1,12 +1,11 @@
 // The worker's production face: metrics and health endpoints, and a graceful SIGTERM that lets
 // the activity in flight finish, so nothing is lost and no pod is restarted twice.
 import { randomBytes } from 'node:crypto';
-import { workflowIdFor } from '../../src/workflows/ids.js';
 import type { ReconfigureTLSResult } from '../../src/workflows/reconfigure-tls.js';
 import { createTestNamespace, eventually, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { PodRecorder } from '../support/pod-recorder.js';
-import { closeTestClient, startWorkerProcess, testClient, type WorkerProcess } from '../support/temporal.js';
+import { closeTestClient, startReconfigureTLS, startWorkerProcess, type WorkerProcess } from '../support/temporal.js';
 import { createCaIssuer, createOpsRequest, readOpsRequest } from '../support/tls-fixtures.js';
 
 const taskQueue = `worker-${randomBytes(3).toString('hex')}`;
@@ -31,14 +30,7 @@ const ready = (pb: string) =>
 
 async function start(name: string, pb: string, spec: object) {
   const ref = await createOpsRequest(namespace, name, { databaseRef: { name: pb }, ...spec });
-  const handle = await (
-    await testClient()
-  ).workflow.start('reconfigureTLS', {
-    taskQueue,
-    workflowId: workflowIdFor(ref),
-    args: [{ request: ref }],
-  });
-  return { ref, handle };
+  return { ref, handle: await startReconfigureTLS(taskQueue, ref) };
 }
 
 test('health answers 200 while running; metrics carry the SDK’s and ours', async () => {

@@ -8,6 +8,8 @@ export async function createAppBinding(
   annotations: Record<string, string> = {},
   /** A Secret with the backend user's username/password, as KubeDB's AppBinding spec.secret names it. */
   secretName?: string,
+  /** Where the database is; by default a Service named like the AppBinding (never resolved in tests). */
+  clientConfig: Record<string, unknown> = { service: { name, port: 5432, scheme: 'postgresql' } },
 ): Promise<void> {
   await testKube().custom.createNamespacedCustomObject({
     group: APPCATALOG_GROUP,
@@ -21,7 +23,7 @@ export async function createAppBinding(
       spec: {
         type: 'kubedb.com/postgres',
         version: '15',
-        clientConfig: { service: { name, port: 5432, scheme: 'postgresql' } },
+        clientConfig,
         ...(secretName ? { secret: { name: secretName } } : {}),
       },
     },

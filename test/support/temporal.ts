@@ -3,7 +3,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { OpsRequestRef } from '../../src/planner/types.js';
+import { workflowIdFor } from '../../src/workflows/ids.js';
+import type { ReconfigureTLSResult } from '../../src/workflows/reconfigure-tls.js';
 import { freePort } from '../../src/stack/ports.js';
 import { repoRoot } from '../../src/stack/tools.js';
 import { stackInfo } from './cluster.js';
@@ -18,6 +21,24 @@ export async function testClient(): Promise<Client> {
     });
   }
   return client;
+}
+
+/** Starts the workflow for an ops request the way the watcher does (same id), on a test's task queue. */
+export async function startReconfigureTLS(taskQueue: string, ref: OpsRequestRef): Promise<WorkflowHandle> {
+  return (await testClient()).workflow.start('reconfigureTLS', {
+    taskQueue,
+    workflowId: workflowIdFor(ref),
+    args: [{ request: ref }],
+  });
+}
+
+/** Waits for the run to end: its result, or the failure it ended with. */
+export async function outcomeOf(handle: WorkflowHandle): Promise<{ result?: ReconfigureTLSResult; failure?: Error }> {
+  try {
+    return { result: (await handle.result()) as ReconfigureTLSResult };
+  } catch (err) {
+    return { failure: err as Error };
+  }
 }
 
 export async function closeTestClient(): Promise<void> {
