@@ -26,6 +26,10 @@ export interface StackOptions {
 export interface RunningStack {
   info: StackInfo;
   timings: Record<string, number>;
+  /** Stops kube-apiserver (etcd keeps the data), runs `whileDown`, starts it again on the same port. */
+  restartApiServer(whileDown?: () => Promise<void>): Promise<void>;
+  /** Stops the Temporal dev server, runs `whileDown`, starts it again on the same ports and SQLite file. */
+  restartTemporal(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -58,16 +62,11 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     const ports = opts.ephemeralTemporalPorts
       ? { grpc: await freePort(), ui: await freePort(), http: await freePort(), metrics: await freePort() }
       : undefined;
+    const startTemporal = () =>
+      startTemporalDevServer({ binary: tools.temporal, composeFile: join(root, 'temporal-dev.yml'), stateDir, ports });
     // The two servers are independent: start them side by side.
     [temporal, controlPlane] = await Promise.all([
-      timed(timings, 'temporal', () =>
-        startTemporalDevServer({
-          binary: tools.temporal,
-          composeFile: join(root, 'temporal-dev.yml'),
-          stateDir,
-          ports,
-        }),
-      ),
+      timed(timings, 'temporal', startTemporal),
       timed(timings, 'controlPlane', () => startControlPlane({ tools, stateDir })),
     ]);
     const cp = controlPlane;
@@ -124,7 +123,15 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       { mode: 0o755 },
     );
     writeFileSync(join(stateDir, 'stack.json'), JSON.stringify(info, null, 2) + '\n');
-    return { info, timings, stop };
+    const restartTemporal = async (whileDown: () => Promise<void> = async () => {}) => {
+      await temporal?.process.stop();
+      try {
+        await whileDown();
+      } finally {
+        temporal = await startTemporal();
+      }
+    };
+    return { info, timings, restartApiServer: (whileDown) => cp.restartApiServer(whileDown), restartTemporal, stop };
   } catch (err) {
     await stop();
     throw err;
