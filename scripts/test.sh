@@ -15,9 +15,13 @@ phase_start "unit and replay tests"; $JEST --selectProjects unit replay "$@"; ph
 phase_start "integration tests"; $JEST --selectProjects integration "$@"; phase_end
 
 # Teardown must leave no server behind: anything still running from the test stack is a bug.
-# PostgreSQL and the stand-in's pgbouncers run from /tmp/pgbtls-<hash of the state dir> (runtimeDirFor).
-RUNTIME_DIR=/tmp/pgbtls-$(printf %s "$REPO_ROOT/test-output/stack" | sha256sum | cut -c1-10)
-if leftovers=$(pgrep -af "$REPO_ROOT/test-output/stack|$RUNTIME_DIR" | grep -v pgrep); then
+# PostgreSQL and the stand-in's pgbouncers run from /tmp/pgbtls-<hash of the state dir> (runtimeDirFor),
+# one per test stack (test-output/stack, and the ones single test files start beside it).
+pattern="$REPO_ROOT/test-output/stack"
+for dir in "$REPO_ROOT"/test-output/stack*/; do
+  pattern="$pattern|/tmp/pgbtls-$(printf %s "${dir%/}" | sha256sum | cut -c1-10)"
+done
+if leftovers=$(pgrep -af "$pattern" | grep -v pgrep); then
   echo "test: processes of the test stack survived teardown:"; echo "$leftovers"; exit 1
 fi
 

@@ -2,21 +2,25 @@
 // reconfigureTLS workflow per unfinished request and cancels it when the request is deleted.
 // The workflow id is derived from the request's uid and started with USE_EXISTING /
 // REJECT_DUPLICATE, so restarts, re-lists after 410 Gone and several replicas converge on one run,
-// and a finished request never runs again.
-import type { KubernetesListObject } from '@kubernetes/client-node';
+// and a finished request never runs again. A request deleted while no watcher watched sends no
+// delete event; after every full list an orphan sweep finds its open run and cancels it too.
+import type { KubernetesListObject, ObjectCache } from '@kubernetes/client-node';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { OPS_GROUP, type PgBouncerOpsRequest } from '../api/types.js';
 import type { Config } from '../lib/config.js';
 import { startResilientInformer, type ResilientInformer } from '../lib/informer.js';
 import { KeyedSerialQueue } from '../lib/keyed-queue.js';
-import type { Kube } from '../lib/kube.js';
+import { getOrUndefined, type Kube } from '../lib/kube.js';
 import type { Logger } from '../lib/log.js';
 import type { OpsRequestRef } from '../planner/types.js';
 import { workflowIdFor } from '../workflows/ids.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/progress.js';
+import { openRunsQuery, orphanCandidates, requestIsGone } from './orphan-sweep.js';
 
 export const FINISHED_PHASES = new Set(['Successful', 'Failed', 'Skipped']);
 export const WORKFLOW_TYPE = 'reconfigureTLS';
+/** The orphan-sweep scope of a watcher of all namespaces (a namespace name cannot contain '*'). */
+const ALL = '*';
 
 /** One measured start: request created (API server clock, 1 s resolution) → workflow start acknowledged. */
 export interface StartLatency {
@@ -49,6 +53,8 @@ interface Tracked {
   ref: OpsRequestRef;
   request?: PgBouncerOpsRequest;
   deleted: boolean;
+  /** Deleted while no watcher watched: found by the orphan sweep, not by a delete event. */
+  orphan?: boolean;
   observedAt: number;
   /** The watcher started (or found) its workflow, or decided to leave it alone. */
   settled: boolean;
@@ -78,6 +84,9 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
   const tracked = new Map<string, Tracked>(); // by workflow id
   const ignoredTypes = new Set<string>(); // uids of non-ReconfigureTLS requests already logged
   const timers = new Set<NodeJS.Timeout>();
+  // Runs whose cancellation Temporal accepted. They stay open while they compensate, and a sweep
+  // in that time must not cancel (and log) them again.
+  const cancelRequested = new Set<string>();
   let stopped = false;
   let temporalOutageSince: number | undefined;
 
@@ -94,15 +103,18 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
     }
   };
 
-  const retryLater = (id: string, t: Tracked) => {
-    const delay = Math.min(minBackoff * 2 ** t.attempt, maxBackoff);
-    t.attempt++;
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      queue.enqueue(id);
-    }, delay);
+  const later = (attempt: number, fn: () => void) => {
+    if (stopped) return;
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        fn();
+      },
+      Math.min(minBackoff * 2 ** attempt, maxBackoff),
+    );
     timers.add(timer);
   };
+  const retryLater = (id: string, t: Tracked) => later(t.attempt++, () => queue.enqueue(id));
 
   async function start(id: string, t: Tracked, request: PgBouncerOpsRequest): Promise<void> {
     const log = logger.child({ request: `${t.ref.namespace}/${t.ref.name}`, workflowId: id });
@@ -155,7 +167,9 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
     try {
       await client.workflow.getHandle(id).cancel();
       temporalOk();
-      log.info('request deleted: workflow cancelled');
+      cancelRequested.add(id);
+      if (t.orphan) log.info('request was deleted while the watcher was away: orphaned workflow cancelled');
+      else log.info('request deleted: workflow cancelled');
       tracked.delete(id);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError || isAlreadyClosed(err)) {
@@ -209,9 +223,51 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
     queue.enqueue(id);
   };
 
+  const api = { group: OPS_GROUP, version: 'v1alpha1', plural: 'pgbounceropsrequests' };
+  // The orphan sweep of one informer's scope (a namespace, or ALL), after each of its full lists.
+  const caches = new Map<string, ObjectCache<PgBouncerOpsRequest>>();
+  const sweepFailures = new Map<string, number>();
+
+  async function sweepOrphans(scope: string): Promise<void> {
+    const cache = caches.get(scope)!;
+    const query = openRunsQuery({
+      workflowType: WORKFLOW_TYPE,
+      taskQueue: config.taskQueue,
+      namespaces: scope === ALL ? config.watchNamespaces : [scope],
+    });
+    const open = new Set<string>();
+    for await (const run of client.workflow.list({ query })) open.add(run.workflowId);
+    temporalOk();
+    for (const id of cancelRequested) if (!open.has(id)) cancelRequested.delete(id); // closed by now
+    for (const { workflowId, ref } of orphanCandidates(open, (r) => cache.get(r.name, r.namespace)?.metadata?.uid)) {
+      if (stopped) return;
+      if (cancelRequested.has(workflowId) || tracked.get(workflowId)?.deleted) continue;
+      // The cache may not hold a request created a moment ago; the API server is the authority.
+      const live = (await getOrUndefined(() =>
+        kube.custom.getNamespacedCustomObject({ ...api, namespace: ref.namespace, name: ref.name }),
+      )) as PgBouncerOpsRequest | undefined;
+      if (!requestIsGone(ref, live?.metadata?.uid)) continue;
+      tracked.set(workflowId, { ref, deleted: true, orphan: true, observedAt: Date.now(), settled: false, attempt: 0 });
+      queue.enqueue(workflowId);
+    }
+  }
+
+  const sweeps = new KeyedSerialQueue(async (scope) => {
+    if (stopped) return;
+    try {
+      await sweepOrphans(scope);
+      sweepFailures.delete(scope);
+    } catch (err) {
+      const failures = sweepFailures.get(scope) ?? 0;
+      if (isTemporalUnavailable(err)) temporalDown(err);
+      else if (failures === 0) logger.warn('orphan sweep failed; retrying with backoff', { scope, error: err });
+      sweepFailures.set(scope, failures + 1);
+      later(failures, () => sweeps.enqueue(scope));
+    }
+  });
+
   const namespaces = config.watchNamespaces.length ? config.watchNamespaces : [undefined];
   const informers: ResilientInformer<PgBouncerOpsRequest>[] = [];
-  const api = { group: OPS_GROUP, version: 'v1alpha1', plural: 'pgbounceropsrequests' };
   for (const namespace of namespaces) {
     informers.push(
       await startResilientInformer<PgBouncerOpsRequest>({
@@ -226,6 +282,10 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
         what: `PgBouncerOpsRequests in ${namespace ?? 'all namespaces'}`,
         logger,
         onChange,
+        onListed: (cache) => {
+          caches.set(namespace ?? ALL, cache);
+          sweeps.enqueue(namespace ?? ALL);
+        },
         minBackoffMs: minBackoff,
         maxBackoffMs: maxBackoff,
       }),
@@ -242,7 +302,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
       for (const t of timers) clearTimeout(t);
       timers.clear();
       await Promise.all(informers.map((i) => i.stop()));
-      await queue.drain();
+      await Promise.all([queue.drain(), sweeps.drain()]);
     },
   };
 }

@@ -22,6 +22,11 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   logger: Logger;
   /** Called for add, update and delete. */
   onChange: (obj: T, verb: 'add' | 'update' | 'delete') => void;
+  /**
+   * Called after each full list (the first, and every re-list after a 410 Gone) once its items are
+   * in the cache: what happened while nobody watched is known only then.
+   */
+  onListed?: (cache: ObjectCache<T>) => void;
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -38,13 +43,19 @@ export async function startResilientInformer<T extends KubernetesObject>(
   const { logger, what } = opts;
   const minBackoff = opts.minBackoffMs ?? 500;
   const maxBackoff = opts.maxBackoffMs ?? 30_000;
-  const informer: Informer<T> & ObjectCache<T> = makeInformer<T>(
-    opts.kube.kc,
-    opts.path,
-    opts.list,
-    opts.labelSelector,
-  );
   let stopped = false;
+  const list = async () => {
+    const listed = await opts.list();
+    // ListWatch puts the listed items into its cache in the same tick this resolves; setImmediate
+    // runs after that.
+    const { onListed } = opts;
+    if (onListed)
+      setImmediate(() => {
+        if (!stopped) onListed(informer);
+      });
+    return listed;
+  };
+  const informer: Informer<T> & ObjectCache<T> = makeInformer<T>(opts.kube.kc, opts.path, list, opts.labelSelector);
   let errors = 0; // counts every error, so a restart can tell whether it went through cleanly
   let outageSince: number | undefined;
   let backoff = minBackoff;

@@ -14,6 +14,12 @@ export interface ControlPlane {
   apiServerUrl: string;
   kubeconfig: string;
   processes: ManagedProcess[];
+  /**
+   * Stops kube-apiserver, runs `whileDown`, and starts it again on the same port with the same
+   * serving certificate, so clients carry on with the kubeconfig they have; etcd keeps the data.
+   * Resolves when it is ready again. This is how outage tests take the API away.
+   */
+  restartApiServer(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -106,39 +112,49 @@ export async function startControlPlane(opts: { tools: Tools; stateDir: string }
     const pki = join(stateDir, 'pki');
     mkdirSync(pki, { recursive: true });
     const apiServerUrl = `https://127.0.0.1:${apiPort}`;
-    const apiserver = startProcess(
-      'kube-apiserver',
-      tools.kubeApiserver,
-      [
-        `--etcd-servers=${etcdUrl}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        `--secure-port=${apiPort}`,
-        `--cert-dir=${pki}`,
-        `--token-auth-file=${auth.tokenFile}`,
-        '--authorization-mode=Node,RBAC',
-        '--service-cluster-ip-range=10.0.0.0/24',
-        '--allow-privileged=true',
-        // No token controller-issued volumes: pods of the fake node need no service-account token.
-        '--disable-admission-plugins=ServiceAccount',
-        '--service-account-issuer=https://kubernetes.default.svc',
-        `--service-account-key-file=${auth.saKey}`,
-        `--service-account-signing-key-file=${auth.saKey}`,
-        '--profiling=false',
-        '--v=1',
-      ],
-      { logFile: join(logs, 'kube-apiserver.log') },
-    );
-    processes.push(apiserver);
-    // The apiserver writes its self-signed serving certificate (with its CA) here before it listens.
+    const apiServerArgs = [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${pki}`,
+      `--token-auth-file=${auth.tokenFile}`,
+      '--authorization-mode=Node,RBAC',
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=true',
+      // No token controller-issued volumes: pods of the fake node need no service-account token.
+      '--disable-admission-plugins=ServiceAccount',
+      '--service-account-issuer=https://kubernetes.default.svc',
+      `--service-account-key-file=${auth.saKey}`,
+      `--service-account-signing-key-file=${auth.saKey}`,
+      '--profiling=false',
+      '--v=1',
+    ];
+    // The apiserver writes its self-signed serving certificate (with its CA) here before it listens,
+    // and reuses it when it starts again.
     const servingCert = join(pki, 'apiserver.crt');
-    await waitUntilReady(
-      apiserver,
-      async () => existsSync(servingCert) && httpGetOk(`${apiServerUrl}/readyz`, servingCert),
-      {
-        timeoutMs: 120_000,
-      },
-    );
+    const startApiServer = async (): Promise<ManagedProcess> => {
+      const proc = startProcess('kube-apiserver', tools.kubeApiserver, apiServerArgs, {
+        logFile: join(logs, 'kube-apiserver.log'),
+      });
+      processes.splice(1, 0, proc); // after etcd, before the controller manager, for stop()'s order
+      await waitUntilReady(
+        proc,
+        async () => existsSync(servingCert) && httpGetOk(`${apiServerUrl}/readyz`, servingCert),
+        { timeoutMs: 120_000 },
+      );
+      return proc;
+    };
+    let apiserver = await startApiServer();
+    const restartApiServer = async (whileDown: () => Promise<void> = async () => {}) => {
+      await apiserver.stop();
+      processes.splice(processes.indexOf(apiserver), 1);
+      try {
+        await whileDown();
+      } finally {
+        apiserver = await startApiServer();
+      }
+    };
 
     const kubeconfig = join(stateDir, 'kubeconfig');
     writeFileSync(kubeconfig, renderKubeconfig(apiServerUrl, servingCert, auth.token), { mode: 0o600 });
@@ -167,7 +183,7 @@ export async function startControlPlane(opts: { tools: Tools; stateDir: string }
       timeoutMs: 60_000,
     });
 
-    return { apiServerUrl, kubeconfig, processes, stop };
+    return { apiServerUrl, kubeconfig, processes, restartApiServer, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -39,6 +39,10 @@ export function runtimeDirFor(stateDir: string): string {
 export interface RunningStack {
   info: StackInfo;
   timings: Record<string, number>;
+  /** Stops kube-apiserver (etcd keeps the data), runs `whileDown`, starts it again on the same port. */
+  restartApiServer(whileDown?: () => Promise<void>): Promise<void>;
+  /** Stops the Temporal dev server, runs `whileDown`, starts it again on the same ports and SQLite file. */
+  restartTemporal(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -75,18 +79,13 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     const ports = opts.ephemeralTemporalPorts
       ? { grpc: await freePort(), ui: await freePort(), http: await freePort(), metrics: await freePort() }
       : undefined;
+    const startTemporal = () =>
+      startTemporalDevServer({ binary: tools.temporal, composeFile: join(root, 'temporal-dev.yml'), stateDir, ports });
     // The servers are independent: start them side by side.
     const runtimeDir = runtimeDirFor(stateDir);
     mkdirSync(runtimeDir, { recursive: true, mode: 0o755 });
     [temporal, controlPlane, postgres] = await Promise.all([
-      timed(timings, 'temporal', () =>
-        startTemporalDevServer({
-          binary: tools.temporal,
-          composeFile: join(root, 'temporal-dev.yml'),
-          stateDir,
-          ports,
-        }),
-      ),
+      timed(timings, 'temporal', startTemporal),
       timed(timings, 'controlPlane', () => startControlPlane({ tools, stateDir })),
       timed(timings, 'postgres', () =>
         startPostgres({
@@ -153,7 +152,15 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       { mode: 0o755 },
     );
     writeFileSync(join(stateDir, 'stack.json'), JSON.stringify(info, null, 2) + '\n');
-    return { info, timings, stop };
+    const restartTemporal = async (whileDown: () => Promise<void> = async () => {}) => {
+      await temporal?.process.stop();
+      try {
+        await whileDown();
+      } finally {
+        temporal = await startTemporal();
+      }
+    };
+    return { info, timings, restartApiServer: (whileDown) => cp.restartApiServer(whileDown), restartTemporal, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -5,17 +5,17 @@ import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@tempor
 import { OPS_GROUP, type PgBouncerOpsRequest } from '../../src/api/types.js';
 import { startLatencies, startWatcher, type Watcher } from '../../src/client/watcher.js';
 import { loadConfig, type Config } from '../../src/lib/config.js';
-import { createLogger } from '../../src/lib/log.js';
 import type { OpsRequestRef } from '../../src/planner/types.js';
 import { workflowIdFor } from '../../src/workflows/ids.js';
 import { createTestNamespace, eventually, stackInfo, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
+import { captureLogs } from '../support/log-capture.js';
 import { closeTestClient, startWorkerProcess, testClient, type WorkerProcess } from '../support/temporal.js';
 import { createCaIssuer, createOpsRequest, readOpsRequest } from '../support/tls-fixtures.js';
 
 const kube = testKube();
 const taskQueue = `watch-${randomBytes(3).toString('hex')}`;
-const logger = createLogger({ test: 'watcher' }, 'warn');
+const logs = captureLogs({ test: 'watcher' });
 let namespace: string;
 let worker: WorkerProcess;
 let client: Client;
@@ -49,7 +49,7 @@ afterAll(async () => {
 });
 
 async function runWatcher(): Promise<void> {
-  watcher = await startWatcher({ kube, config, logger, client, maxBackoffMs: 2_000 });
+  watcher = await startWatcher({ kube, config, logger: logs.logger, client, maxBackoffMs: 2_000 });
 }
 async function stopWatcher(): Promise<void> {
   await watcher?.stop();
@@ -98,6 +98,43 @@ async function setFaults(faults: Record<string, { neverReady?: boolean; readyDel
     body: { metadata: { name: 'pgbtls-kubelet-faults' }, data: { 'pods.json': JSON.stringify(faults) } },
   });
 }
+
+async function deleteOpsRequest(ref: OpsRequestRef) {
+  await kube.custom.deleteNamespacedCustomObject({
+    group: OPS_GROUP,
+    version: 'v1alpha1',
+    plural: 'pgbounceropsrequests',
+    namespace,
+    name: ref.name,
+  });
+}
+
+/** How the request's workflow ended: its error, undefined for success, or 'still running' after `timeoutMs`. */
+async function outcome(ref: OpsRequestRef, timeoutMs: number): Promise<Error | undefined | 'still running'> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  try {
+    await client.withAbortSignal(abort.signal, () => client.workflow.getHandle(workflowIdFor(ref)).result());
+    return undefined;
+  } catch (err) {
+    return abort.signal.aborted ? 'still running' : (err as Error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const statusOf = async (ref: OpsRequestRef) =>
+  (await client.workflow.getHandle(workflowIdFor(ref)).describe()).status.name;
+
+function expectCancelled(failure: unknown) {
+  expect(failure).toBeInstanceOf(WorkflowFailedError);
+  expect((failure as WorkflowFailedError).cause?.constructor.name).toBe('CancelledFailure');
+}
+
+const isPaused = async (pb: string) =>
+  ((await readPgBouncer(namespace, pb)).status?.conditions ?? []).some(
+    (c) => c.type === 'Paused' && c.status === 'True',
+  );
 
 const conditionTypes = (r: PgBouncerOpsRequest) => (r.status?.conditions ?? []).map((c) => c.type);
 const issuer = { apiGroup: 'cert-manager.io' as const, kind: 'Issuer' as const, name: 'ca-one' };
@@ -160,26 +197,54 @@ test('deleting a request mid-run cancels its workflow, which rolls back', async 
     what: 'the roll to reach pb-1',
     timeoutMs: 90_000,
   });
-  await kube.custom.deleteNamespacedCustomObject({
-    group: OPS_GROUP,
-    version: 'v1alpha1',
-    plural: 'pgbounceropsrequests',
-    namespace,
-    name: ref.name,
-  });
-  const failure = await client.workflow
-    .getHandle(workflowIdFor(ref))
-    .result()
-    .then(
-      () => undefined,
-      (err: Error) => err,
-    );
-  expect(failure).toBeInstanceOf(WorkflowFailedError);
-  expect((failure as WorkflowFailedError).cause?.constructor.name).toBe('CancelledFailure');
+  await deleteOpsRequest(ref);
+  expectCancelled(await outcome(ref, 90_000));
   expect(await tlsSecrets('pb')).toEqual(secretsBefore);
-  const pb = await readPgBouncer(namespace, 'pb');
-  expect((pb.status?.conditions ?? []).some((c) => c.type === 'Paused' && c.status === 'True')).toBe(false);
+  expect(await isPaused('pb')).toBe(false);
   await waitReady('pb');
+});
+
+test('a request deleted while the watcher is down: the restarted watcher cancels its run, which rolls back; a live request keeps its run', async () => {
+  if (!watcher) await runWatcher();
+  // Two runs held mid-roll by pods that never become Ready: one whose request will be deleted
+  // while no watcher watches, and one on another PgBouncer whose request stays.
+  await createPgBouncer(namespace, 'pb2', { replicas: 1 });
+  await waitReady('pb2');
+  const secretsBefore = await tlsSecrets('pb');
+  await setFaults({ 'pb-1': { neverReady: true, times: 1 }, 'pb2-0': { neverReady: true, times: 1 } });
+  const orphan = await createOpsRequest(namespace, 'orphan', {
+    databaseRef: { name: 'pb' },
+    tls: { rotateCertificates: true },
+  });
+  const live = await createOpsRequest(namespace, 'live', { databaseRef: { name: 'pb2' }, tls: { issuerRef: issuer } });
+  for (const [ref, pod] of [
+    [orphan, 'pb-1'],
+    [live, 'pb2-0'],
+  ] as const) {
+    await eventually(async () => conditionTypes(await readOpsRequest(ref)).includes(`EvictPod--${pod}`), {
+      what: `the roll of ${ref.name} to reach ${pod}`,
+      timeoutMs: 90_000,
+    });
+  }
+
+  await stopWatcher();
+  await deleteOpsRequest(orphan);
+  await new Promise((r) => setTimeout(r, 1_500));
+  expect(await statusOf(orphan)).toBe('RUNNING'); // nobody watched the delete
+
+  logs.clear();
+  await runWatcher();
+  expectCancelled(await outcome(orphan, 90_000));
+  expect(await tlsSecrets('pb')).toEqual(secretsBefore);
+  expect(await isPaused('pb')).toBe(false);
+  expect(logs.count(/orphaned workflow cancelled/)).toBe(1);
+  // The sweep that found the orphan saw the live run too, and left it alone.
+  expect(await statusOf(live)).toBe('RUNNING');
+
+  await deleteOpsRequest(live);
+  expectCancelled(await outcome(live, 90_000));
+  expect(logs.count(/orphaned workflow cancelled/)).toBe(1);
+  await Promise.all([waitReady('pb'), waitReady('pb2')]);
 });
 
 async function tlsSecrets(pb: string) {
