@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FORCE_RESTART_ANNOTATION } from '../../src/planner/pods.js';
 import { repoRoot } from '../../src/stack/tools.js';
 import { createTestNamespace, eventually, stackInfo, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
@@ -47,7 +48,7 @@ function pgbtls(...args: string[]): Promise<Run> {
   });
 }
 
-function manifest(name: string, tls: string, pb = 'pb'): string {
+function manifest(name: string, tls: string, pb = 'pb', annotations = ''): string {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
@@ -55,7 +56,7 @@ function manifest(name: string, tls: string, pb = 'pb'): string {
 kind: PgBouncerOpsRequest
 metadata:
   name: ${name}
-  namespace: ${namespace}
+  namespace: ${namespace}${annotations ? `\n  annotations: ${annotations}` : ''}
 spec:
   type: ReconfigureTLS
   databaseRef:
@@ -170,7 +171,12 @@ test('cancel of a running request rolls it back; status then exits 1', async () 
       data: { 'pods.json': JSON.stringify({ 'pb-0': { neverReady: true, times: 1 } }) },
     },
   });
-  const apply = await pgbtls('apply', '-f', manifest('rotate', '{ rotateCertificates: true }'));
+  // Forced restarts: the fault above holds pb-0's restart, which a hot reload would not need.
+  const apply = await pgbtls(
+    'apply',
+    '-f',
+    manifest('rotate', '{ rotateCertificates: true }', 'pb', `{ "${FORCE_RESTART_ANNOTATION}": "true" }`),
+  );
   expect(apply.code).toBe(0);
   await eventually(
     async () => {

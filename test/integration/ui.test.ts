@@ -57,7 +57,8 @@ test('filter by PgBouncer, open the run, see the step summaries', async () => {
   ).workflow.start('reconfigureTLS', { taskQueue, workflowId: workflowIdFor(ref), args: [{ request: ref }] });
   await handle.result();
 
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  // Tall enough for the whole timeline: the UI renders only the rows that fit the page.
+  const page = await browser.newPage({ viewport: { width: 1400, height: 3200 } });
   const ui = stackInfo().temporal.uiUrl;
   await page.goto(`${ui}/namespaces/default/workflows?query=${encodeURIComponent(`PgBouncer="${pb}"`)}`);
   const link = page.getByText(workflowIdFor(ref)).first();
@@ -68,10 +69,19 @@ test('filter by PgBouncer, open the run, see the step summaries', async () => {
     'mint server certificate',
     `restart pod ${pb}-1`,
     `restart pod ${pb}-0`,
+    `verify what pod ${pb}-0 serves`,
     `resume PgBouncer ${pb}`,
     'mark Successful',
   ]) {
-    await page.getByText(summary).first().waitFor({ timeout: 30_000 });
+    await page
+      .getByText(summary)
+      .first()
+      .waitFor({ timeout: 30_000 })
+      .catch(async (err: unknown) => {
+        // What the page showed instead is the quickest clue when the UI changes.
+        await page.screenshot({ path: join(shots, 'run-when-a-summary-was-missing.png'), fullPage: true });
+        throw err;
+      });
   }
   await page.screenshot({ path: join(shots, 'run-with-step-summaries.png'), fullPage: true });
   await page.close();

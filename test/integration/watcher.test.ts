@@ -11,7 +11,10 @@ import { createTestNamespace, eventually, stackInfo, testKube } from '../support
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { captureLogs } from '../support/log-capture.js';
 import { closeTestClient, startWorkerProcess, testClient, type WorkerProcess } from '../support/temporal.js';
+import { FORCE_RESTART_ANNOTATION } from '../../src/planner/pods.js';
 import { createCaIssuer, createOpsRequest, readOpsRequest } from '../support/tls-fixtures.js';
+
+const FORCE_RESTART = { [FORCE_RESTART_ANNOTATION]: 'true' };
 
 const kube = testKube();
 const taskQueue = `watch-${randomBytes(3).toString('hex')}`;
@@ -150,10 +153,12 @@ test('a created request runs to Successful with no Temporal call by the test', a
 
 test('stopping and restarting the watcher mid-run starts nothing twice', async () => {
   await setFaults({ 'pb-1': { readyDelayMs: 5_000, times: 1 } });
-  const ref = await createOpsRequest(namespace, 'rotate-1', {
-    databaseRef: { name: 'pb' },
-    tls: { rotateCertificates: true },
-  });
+  const ref = await createOpsRequest(
+    namespace,
+    'rotate-1',
+    { databaseRef: { name: 'pb' }, tls: { rotateCertificates: true } },
+    FORCE_RESTART, // the fault slows a restart; a hot reload would not wait for it
+  );
   await eventually(async () => conditionTypes(await readOpsRequest(ref)).includes('EvictPod--pb-1'), {
     what: 'the roll to reach pb-1',
     timeoutMs: 90_000,
@@ -189,10 +194,12 @@ test('a request created while the watcher is down runs after it comes back', asy
 test('deleting a request mid-run cancels its workflow, which rolls back', async () => {
   const secretsBefore = await tlsSecrets('pb');
   await setFaults({ 'pb-1': { neverReady: true, times: 1 } });
-  const ref = await createOpsRequest(namespace, 'doomed', {
-    databaseRef: { name: 'pb' },
-    tls: { rotateCertificates: true },
-  });
+  const ref = await createOpsRequest(
+    namespace,
+    'doomed',
+    { databaseRef: { name: 'pb' }, tls: { rotateCertificates: true } },
+    FORCE_RESTART, // the fault holds a restart; a hot reload would not wait for it
+  );
   await eventually(async () => conditionTypes(await readOpsRequest(ref)).includes('EvictPod--pb-1'), {
     what: 'the roll to reach pb-1',
     timeoutMs: 90_000,
@@ -212,10 +219,12 @@ test('a request deleted while the watcher is down: the restarted watcher cancels
   await waitReady('pb2');
   const secretsBefore = await tlsSecrets('pb');
   await setFaults({ 'pb-1': { neverReady: true, times: 1 }, 'pb2-0': { neverReady: true, times: 1 } });
-  const orphan = await createOpsRequest(namespace, 'orphan', {
-    databaseRef: { name: 'pb' },
-    tls: { rotateCertificates: true },
-  });
+  const orphan = await createOpsRequest(
+    namespace,
+    'orphan',
+    { databaseRef: { name: 'pb' }, tls: { rotateCertificates: true } },
+    FORCE_RESTART, // the fault holds a restart; a hot reload would not wait for it
+  );
   const live = await createOpsRequest(namespace, 'live', { databaseRef: { name: 'pb2' }, tls: { issuerRef: issuer } });
   for (const [ref, pod] of [
     [orphan, 'pb-1'],

@@ -92,6 +92,7 @@ export function hostIni(podIni: string, podRoot: string, podIP: string): string 
 
 export class PgBouncerRuntime implements PodRuntime {
   private readonly pods = new Map<string, RunningPod>(); // by uid
+  private readonly addressOnly = new Map<string, string>(); // uid → IP of pods with nothing to run
   private readonly user = unprivilegedUser();
   private nextHost = 1;
   private syncTimer?: NodeJS.Timeout;
@@ -113,6 +114,12 @@ export class PgBouncerRuntime implements PodRuntime {
     );
     const port = container.ports?.[0]?.containerPort ?? 5432;
     const ip = this.allocateIp();
+    if (!volumes.some((v) => `${v.mountPath}/pgbouncer.ini` === CONFIG_FILE)) {
+      // Not a PgBouncer (the control-plane tests' plain StatefulSets): nothing to run, only an address.
+      this.addressOnly.set(uid, ip);
+      await new Promise((r) => setTimeout(r, this.opts.readyDelayMs));
+      return { podIP: ip };
+    }
     const dir = join(this.opts.rootDir, `${namespace}_${name}_${uid}`);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(join(dir, 'root', 'tmp'), { recursive: true });
@@ -157,6 +164,7 @@ export class PgBouncerRuntime implements PodRuntime {
 
   async stop(pod: V1Pod): Promise<void> {
     const uid = pod.metadata!.uid!;
+    this.addressOnly.delete(uid);
     const entry = this.pods.get(uid);
     if (!entry) return;
     entry.stopping = true;
@@ -175,7 +183,7 @@ export class PgBouncerRuntime implements PodRuntime {
   }
 
   private allocateIp(): string {
-    const inUse = new Set([...this.pods.values()].map((p) => p.ip));
+    const inUse = new Set([...[...this.pods.values()].map((p) => p.ip), ...this.addressOnly.values()]);
     for (let i = 0; i < 250; i++) {
       const ip = `127.0.1.${this.nextHost}`;
       this.nextHost = (this.nextHost % 250) + 1;
