@@ -3,6 +3,7 @@
 // pod's uid: if that incarnation is already gone, a retry only waits, never evicts twice.
 import type { V1Pod } from '@kubernetes/client-node';
 import { classifyKubeError, getOrUndefined, isNotFound, type Kube } from '../../lib/kube.js';
+import { CONFIG_HASH_ANNOTATION } from '../../provisioner/names.js';
 
 export interface WaitHooks {
   /** Called on every poll; activities heartbeat here. */
@@ -51,6 +52,20 @@ export async function evictPodAndWaitReady(
         if (info.code === 429) hooks.progress({ phase: 'eviction blocked by PodDisruptionBudget', uid });
         else if (!isNotFound(err) && info.code !== 409) throw err;
       }
+    } else if (
+      current &&
+      currentUid !== uid &&
+      !current.metadata?.deletionTimestamp &&
+      (await isOutdated(kube, current))
+    ) {
+      // A controller with a stale cache (e.g. just after an API server restart) made the
+      // replacement from the old template: it would never carry the new configuration.
+      await kube.core
+        .deleteNamespacedPod({ name: pod, namespace, body: { preconditions: { uid: currentUid } } })
+        .catch((err) => {
+          if (!isNotFound(err) && classifyKubeError(err).code !== 409) throw err;
+        });
+      hooks.progress({ phase: 'replacement made from an outdated template; deleted it', uid: currentUid });
     } else if (current && currentUid !== uid && isPodReady(current)) {
       return { pod, oldUid: uid, newUid: currentUid!, evicted, readyAfterMs: Date.now() - started };
     } else {
@@ -61,6 +76,18 @@ export async function evictPodAndWaitReady(
     }
     await hooks.sleep(pollMs);
   }
+}
+
+/** The pod's configuration hash differs from its StatefulSet's current template. */
+async function isOutdated(kube: Kube, pod: V1Pod): Promise<boolean> {
+  const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet');
+  const podHash = pod.metadata?.annotations?.[CONFIG_HASH_ANNOTATION];
+  if (!owner || !podHash) return false;
+  const sts = await getOrUndefined(() =>
+    kube.apps.readNamespacedStatefulSet({ name: owner.name, namespace: pod.metadata!.namespace! }),
+  );
+  const wanted = sts?.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION];
+  return Boolean(wanted) && wanted !== podHash;
 }
 
 export async function readPodUid(kube: Kube, namespace: string, pod: string): Promise<string | null> {

@@ -1,7 +1,8 @@
 // Stands in for the kubelet of one fake Node: binds our pending pods to it, reports them Running
 // and Ready once their runtime has started, and finishes graceful deletion, so that the real
 // StatefulSet controller sees pods come and go as on a real node.
-import { makeInformer, type Informer, type V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
+import { startResilientInformer, type ResilientInformer } from '../../../src/lib/informer.js';
 import { classifyKubeError, isNotFound, mergePatch, type Kube } from '../../../src/lib/kube.js';
 import type { Logger } from '../../../src/lib/log.js';
 import { takeFault } from './faults.js';
@@ -20,12 +21,10 @@ const CONDITION_TYPES = ['PodScheduled', 'Initialized', 'ContainersReady', 'Read
 
 export class KubeletStandIn {
   readonly nodeName: string;
-  private informer?: Informer<V1Pod>;
+  private informer?: ResilientInformer<V1Pod>;
   private stopped = false;
   private readonly started = new Set<string>(); // pod uids whose runtime is running
   private readonly queues = new Map<string, Promise<void>>(); // per-pod serialisation
-  private restartTimer?: NodeJS.Timeout;
-  private outage = false;
 
   constructor(private readonly opts: KubeletStandInOptions) {
     this.nodeName = opts.nodeName ?? 'pgbtls-node-0';
@@ -35,40 +34,24 @@ export class KubeletStandIn {
     await this.registerNode();
     const { kube } = this.opts;
     const selector = this.opts.podLabelSelector ?? 'app.kubernetes.io/managed-by=kubedb.com';
-    this.informer = makeInformer<V1Pod>(
-      kube.kc,
-      '/api/v1/pods',
-      () => kube.core.listPodForAllNamespaces({ labelSelector: selector }),
-      selector,
-    );
-    this.informer.on('add', (pod) => this.enqueue(pod));
-    this.informer.on('update', (pod) => this.enqueue(pod));
-    this.informer.on('error', (err) => this.restartInformerLater(err));
-    await this.informer.start();
+    // The product's resilient informer: re-lists and re-watches with backoff, logs once per outage.
+    this.informer = await startResilientInformer<V1Pod>({
+      kube,
+      path: '/api/v1/pods',
+      list: () => kube.core.listPodForAllNamespaces({ labelSelector: selector }),
+      labelSelector: selector,
+      what: 'pods',
+      logger: this.opts.logger,
+      // A pod removed without graceful deletion (force delete) still has its process stopped.
+      onChange: (pod, verb) => (verb === 'delete' ? void this.opts.runtime.stop(pod) : this.enqueue(pod)),
+    });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.restartTimer);
     await this.informer?.stop();
     await Promise.allSettled([...this.queues.values()]);
     await this.opts.runtime.stopAll();
-  }
-
-  private restartInformerLater(err: unknown): void {
-    if (this.stopped) return;
-    if (!this.outage)
-      this.opts.logger.warn('pod watch failed; restarting it', { error: classifyKubeError(err).message });
-    this.outage = true;
-    this.restartTimer = setTimeout(() => {
-      this.informer!.start().then(
-        () => {
-          if (this.outage) this.opts.logger.info('pod watch restored');
-          this.outage = false;
-        },
-        (e) => this.restartInformerLater(e),
-      );
-    }, 1_000);
   }
 
   private async registerNode(): Promise<void> {

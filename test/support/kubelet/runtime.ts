@@ -66,6 +66,7 @@ interface RunningPod {
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
+const CONTAINER_START_ATTEMPTS = 5;
 
 const hashData = (data: Record<string, string> | undefined) =>
   createHash('sha256')
@@ -97,6 +98,7 @@ export class PgBouncerRuntime implements PodRuntime {
   private nextHost = 1;
   private syncTimer?: NodeJS.Timeout;
   private syncing = false;
+  private syncFailing = false;
 
   constructor(private readonly opts: PgBouncerRuntimeOptions) {
     mkdirSync(opts.rootDir, { recursive: true });
@@ -134,17 +136,44 @@ export class PgBouncerRuntime implements PodRuntime {
       frozen: fault?.frozenFiles === true,
       stopping: false,
     };
-    // A kubelet does not start the container before its volumes are there.
-    const secrets = await this.readSecrets(namespace);
-    for (const v of volumes) {
-      const secret = secrets.get(v.secretName);
-      if (!secret) throw new Error(`pod ${running.key}: Secret ${v.secretName} is not there yet (volume not ready)`);
-      this.project(running, v, secret);
+    // Like a kubelet with restartPolicy Always: a container that exits while starting is started
+    // again, its volumes refreshed first, with a growing back-off.
+    for (let attempt = 1; ; attempt++) {
+      // A kubelet does not start the container before its volumes are there.
+      const secrets = await this.readSecrets(namespace);
+      for (const v of volumes) {
+        const secret = secrets.get(v.secretName);
+        if (!secret) throw new Error(`pod ${running.key}: Secret ${v.secretName} is not there yet (volume not ready)`);
+        this.project(running, v, secret);
+      }
+      this.chownTree(dir);
+      const entry = this.spawnPgBouncer(running, uid);
+      try {
+        await this.waitAccepting(entry, port);
+        break;
+      } catch (err) {
+        if (attempt >= CONTAINER_START_ATTEMPTS || entry.stopping) throw err;
+        this.opts.logger.warn('pgbouncer did not start; restarting the container', {
+          pod: running.key,
+          attempt,
+          error: (err as Error).message,
+          files: this.listFiles(dir),
+        });
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
     }
-    this.chownTree(dir);
+    await new Promise((r) => setTimeout(r, this.opts.readyDelayMs));
+    this.opts.logger.debug('pgbouncer accepting', {
+      pod: running.key,
+      address: `${ip}:${port}`,
+      frozen: running.frozen,
+    });
+    return { podIP: ip };
+  }
 
-    const child = spawn(this.opts.pgbouncer, [join(dir, 'pgbouncer.ini')], {
-      cwd: dir,
+  private spawnPgBouncer(running: Omit<RunningPod, 'process' | 'exited'>, uid: string): RunningPod {
+    const child = spawn(this.opts.pgbouncer, [join(running.dir, 'pgbouncer.ini')], {
+      cwd: running.dir,
       stdio: 'ignore',
       ...(this.user ?? {}),
     });
@@ -155,11 +184,19 @@ export class PgBouncerRuntime implements PodRuntime {
       if (!entry.stopping)
         this.opts.logger.warn('pgbouncer exited on its own', { pod: entry.key, log: this.logTail(entry) });
     });
+    return entry;
+  }
 
-    await this.waitAccepting(entry, port);
-    await new Promise((r) => setTimeout(r, this.opts.readyDelayMs));
-    this.opts.logger.debug('pgbouncer accepting', { pod: entry.key, address: `${ip}:${port}`, frozen: entry.frozen });
-    return { podIP: ip };
+  /** The pod's files with their sizes, for the log when pgbouncer will not start. */
+  private listFiles(dir: string): string[] {
+    const out: string[] = [];
+    const walk = (path: string) => {
+      const st = statSync(path);
+      if (st.isDirectory()) for (const e of readdirSync(path)) walk(join(path, e));
+      else out.push(`${path.slice(dir.length)} ${st.size}B ${(st.mode & 0o777).toString(8)}`);
+    };
+    walk(dir);
+    return out;
   }
 
   async stop(pod: V1Pod): Promise<void> {
@@ -248,8 +285,13 @@ export class PgBouncerRuntime implements PodRuntime {
           }
         }
       }
+      if (this.syncFailing) this.opts.logger.info('Secret sync restored');
+      this.syncFailing = false;
     } catch (err) {
-      this.opts.logger.warn('Secret sync failed; retrying', { error: classifyKubeError(err).message });
+      // Once per outage, not every tick.
+      if (!this.syncFailing)
+        this.opts.logger.warn('Secret sync failed; retrying', { error: classifyKubeError(err).message });
+      this.syncFailing = true;
     } finally {
       this.syncing = false;
     }
