@@ -106,3 +106,8 @@ export function opensslCA(
   if (result.code !== 0) throw new Error(result.output);
   return { certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') };
 }
+
+/** The label of a PEM's first block, e.g. "RSA PRIVATE KEY" (tests assert on it, never on key text). */
+export function pemLabel(pem: string): string | undefined {
+  return /^-----BEGIN ([A-Z0-9 ]+)-----/.exec(pem)?.[1];
+}
