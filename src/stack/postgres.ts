@@ -4,9 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { freePort } from './ports.js';
+import { freePort, isAccepting } from './ports.js';
 import { startProcess, tailOfLog, unprivilegedUser, type ManagedProcess } from './process.js';
 
 export interface PostgresInfo {
@@ -79,11 +78,7 @@ export async function startPostgres(opts: {
   );
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const accepting = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
+    const accepting = await isAccepting('127.0.0.1', port);
     if (accepting) break;
     const exited = await Promise.race([
       proc.exited.then(() => true),

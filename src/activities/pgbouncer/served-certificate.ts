@@ -105,9 +105,10 @@ export async function waitUntilPodServes(
   let reloads = 0;
   let lastReload = 0;
   let why = 'not probed yet';
+  // The Secrets and spec do not change during one call (the swap or the restore came before it).
+  const want = await expectation(kube, target);
   for (;;) {
     hooks.progress({ phase: `probing: ${why}` });
-    const want = await expectation(kube, target);
     const pod = await getOrUndefined(() =>
       kube.core.readNamespacedPod({ name: target.pod, namespace: target.namespace }),
     );

@@ -4,12 +4,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chownSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { classifyKubeError, type Kube } from '../../../src/lib/kube.js';
 import type { Logger } from '../../../src/lib/log.js';
 import { CONFIG_FILE } from '../../../src/provisioner/paths.js';
+import { isAccepting } from '../../../src/stack/ports.js';
 import { unprivilegedUser } from '../../../src/stack/process.js';
 import type { PodFault } from './faults.js';
 
@@ -311,11 +311,7 @@ export class PgBouncerRuntime implements PodRuntime {
     let exited = false;
     void pod.exited.then(() => (exited = true));
     while (Date.now() < deadline && !exited) {
-      const ok = await new Promise<boolean>((resolve) => {
-        const s = connect({ host: pod.ip, port });
-        s.once('connect', () => (s.destroy(), resolve(true)));
-        s.once('error', () => resolve(false));
-      });
+      const ok = await isAccepting(pod.ip, port);
       if (ok) return;
       await new Promise((r) => setTimeout(r, 50));
     }
