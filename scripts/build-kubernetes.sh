@@ -8,7 +8,7 @@ build_etcd() {
   if [ -x "$ETCD_BIN_DIR/etcd" ]; then return; fi
   phase_start "build etcd $ETCD_VERSION"
   mkdir -p "$ETCD_BIN_DIR.tmp"
-  (cd "$REPO_ROOT/tools/etcd" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
+  (cd "$REPO_ROOT/stack/tools/etcd" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
     -o "$ETCD_BIN_DIR.tmp/etcd" go.etcd.io/etcd/server/v3)
   rm -rf "$ETCD_BIN_DIR" && mv "$ETCD_BIN_DIR.tmp" "$ETCD_BIN_DIR"
   phase_end
@@ -24,7 +24,7 @@ build_kubernetes() {
   local ldflags="-s -w $x.gitVersion=$KUBERNETES_VERSION $x.gitMajor=1 $x.gitMinor=$minor $x.gitTreeState=clean
     $y.gitVersion=$KUBERNETES_VERSION $y.gitMajor=1 $y.gitMinor=$minor $y.gitTreeState=clean"
   mkdir -p "$KUBERNETES_BIN_DIR.tmp"
-  (cd "$REPO_ROOT/tools/kubernetes" && CGO_ENABLED=0 go build -trimpath -tags selinux,notest \
+  (cd "$REPO_ROOT/stack/tools/kubernetes" && CGO_ENABLED=0 go build -trimpath -tags selinux,notest \
     -ldflags "$ldflags" -o "$KUBERNETES_BIN_DIR.tmp/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
   rm -rf "$KUBERNETES_BIN_DIR" && mv "$KUBERNETES_BIN_DIR.tmp" "$KUBERNETES_BIN_DIR"

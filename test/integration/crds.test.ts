@@ -3,9 +3,9 @@
 // request's spec cannot change after creation, and kubectl shows the printer columns.
 import { execFileSync } from 'node:child_process';
 import { ApiextensionsV1Api } from '@kubernetes/client-node';
-import { loadCrds } from '../../src/api/crds.js';
-import type { AppBinding, Issuer, PgBouncer, PgBouncerOpsRequest } from '../../src/api/types.js';
-import { mergePatch } from '../../src/lib/kube.js';
+import { loadCrds } from '../../lib/api/crds.js';
+import type { AppBinding, Issuer, PgBouncer, PgBouncerOpsRequest } from '../../lib/api/types.js';
+import { mergePatch } from '../../lib/kube/kube.js';
 import { createTestNamespace, stackInfo, testKube } from '../support/cluster.js';
 
 const kube = testKube();

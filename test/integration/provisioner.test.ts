@@ -2,13 +2,13 @@
 // real StatefulSet controller creates (and the kubelet stand-in makes Ready), a paused PgBouncer is
 // left alone, and after resume the provisioner catches up and then finds nothing more to change.
 import type { V1StatefulSet } from '@kubernetes/client-node';
-import { APPCATALOG_GROUP, KUBEDB_GROUP, type AppBinding, type PgBouncer } from '../../src/api/types.js';
-import { mergePatch } from '../../src/lib/kube.js';
-import { createLogger } from '../../src/lib/log.js';
-import { backendAddress } from '../../src/provisioner/backend.js';
-import { configHash, CONFIG_HASH_ANNOTATION } from '../../src/provisioner/desired-objects.js';
-import { reconcilePgBouncer } from '../../src/provisioner/provisioner.js';
-import { renderPgBouncerIni } from '../../src/provisioner/render-ini.js';
+import { APPCATALOG_GROUP, KUBEDB_GROUP, type AppBinding, type PgBouncer } from '../../lib/api/types.js';
+import { mergePatch } from '../../lib/kube/kube.js';
+import { createLogger } from '../../lib/log.js';
+import { backendAddress } from '../../lib/pgbouncer/backend.js';
+import { configHash, CONFIG_HASH_ANNOTATION } from '../../lib/pgbouncer/desired-objects.js';
+import { reconcilePgBouncer } from '../../provisioner/provisioner.js';
+import { renderPgBouncerIni } from '../../lib/pgbouncer/render-ini.js';
 import { createTestNamespace, eventually, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 

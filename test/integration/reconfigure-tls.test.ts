@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { PgBouncerOpsRequest } from '../../src/api/types.js';
-import type { OpsRequestRef } from '../../src/planner/types.js';
-import type { ReconfigureTLSResult } from '../../src/workflows/reconfigure-tls.js';
+import type { PgBouncerOpsRequest } from '../../lib/api/types.js';
+import type { OpsRequestRef } from '../../lib/planner/types.js';
+import type { ReconfigureTLSResult } from '../../workflows/reconfigure-tls.js';
 import { createTestNamespace, eventually, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { PodRecorder } from '../support/pod-recorder.js';
@@ -18,7 +18,7 @@ import {
 } from '../support/temporal.js';
 import { recordHistory } from '../support/histories.js';
 import { setPodFaults, type PodFault } from '../support/kubelet/faults.js';
-import { FORCE_RESTART_ANNOTATION } from '../../src/planner/pods.js';
+import { FORCE_RESTART_ANNOTATION } from '../../lib/planner/pods.js';
 import { createCaIssuer, createOpsRequest, openssl, readOpsRequest, secretText } from '../support/tls-fixtures.js';
 
 const kube = testKube();

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { freePort } from '../../src/stack/ports.js';
-import { startTemporalDevServer, type RunningTemporal } from '../../src/stack/temporal-dev-server.js';
-import { loadTools, repoRoot } from '../../src/stack/tools.js';
+import { freePort } from '../../stack/ports.js';
+import { startTemporalDevServer, type RunningTemporal } from '../../stack/temporal-dev-server.js';
+import { loadTools, repoRoot } from '../../stack/tools.js';
 import { noteSignal, notesQuery, releaseSignal, waitForRelease } from '../workflows/wait-for-release.js';
 
 const root = repoRoot();

@@ -2,16 +2,16 @@
 // the watcher (run in-process) starts and cancels the workflows, a worker process runs them.
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { OPS_GROUP, type PgBouncerOpsRequest } from '../../src/api/types.js';
-import { startLatencies, startWatcher, type Watcher } from '../../src/client/watcher.js';
-import { loadConfig, type Config } from '../../src/lib/config.js';
-import type { OpsRequestRef } from '../../src/planner/types.js';
-import { workflowIdFor } from '../../src/workflows/ids.js';
+import { OPS_GROUP, type PgBouncerOpsRequest } from '../../lib/api/types.js';
+import { startLatencies, startWatcher, type Watcher } from '../../client/watcher.js';
+import { loadConfig, type Config } from '../../lib/config.js';
+import type { OpsRequestRef } from '../../lib/planner/types.js';
+import { workflowIdFor } from '../../workflows/ids.js';
 import { createTestNamespace, eventually, stackInfo, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { captureLogs } from '../support/log-capture.js';
 import { closeTestClient, startWorkerProcess, testClient, type WorkerProcess } from '../support/temporal.js';
-import { FORCE_RESTART_ANNOTATION } from '../../src/planner/pods.js';
+import { FORCE_RESTART_ANNOTATION } from '../../lib/planner/pods.js';
 import { createCaIssuer, createOpsRequest, readOpsRequest } from '../support/tls-fixtures.js';
 
 const FORCE_RESTART = { [FORCE_RESTART_ANNOTATION]: 'true' };

@@ -1,7 +1,7 @@
 // The worker's production face: metrics and health endpoints, and a graceful SIGTERM that lets
 // the activity in flight finish, so nothing is lost and no pod is restarted twice.
 import { randomBytes } from 'node:crypto';
-import type { ReconfigureTLSResult } from '../../src/workflows/reconfigure-tls.js';
+import type { ReconfigureTLSResult } from '../../workflows/reconfigure-tls.js';
 import { createTestNamespace, eventually, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { PodRecorder } from '../support/pod-recorder.js';

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { WORKFLOWS_PATH } from '../../src/worker/worker.js';
+import { WORKFLOWS_PATH } from '../../worker/worker.js';
 import { findKeyMaterial, HISTORIES_DIR } from '../support/histories.js';
 
 const files = existsSync(HISTORIES_DIR)

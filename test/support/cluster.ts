@@ -2,8 +2,8 @@
 // every test uses to talk to it: one Kubernetes client, a fresh namespace per test file.
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { createKube, type Kube } from '../../src/lib/kube.js';
-import type { StackInfo } from '../../src/stack/stack-info.js';
+import { createKube, type Kube } from '../../lib/kube/kube.js';
+import type { StackInfo } from '../../stack/stack-info.js';
 
 export function stackInfo(): StackInfo {
   const file = process.env.PGBTLS_STACK_FILE;

@@ -1,5 +1,5 @@
 // Objects tests create often: a backend AppBinding and a PgBouncer in front of it.
-import { APPCATALOG_GROUP, KUBEDB_GROUP, type PgBouncer, type PgBouncerSpec } from '../../src/api/types.js';
+import { APPCATALOG_GROUP, KUBEDB_GROUP, type PgBouncer, type PgBouncerSpec } from '../../lib/api/types.js';
 import { testKube } from './cluster.js';
 
 export async function createAppBinding(

@@ -16,7 +16,7 @@ export default async function globalSetup(): Promise<void> {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [join(root, 'dist/src/stack/main.js'), '--state-dir', stateDir, '--fresh', '--ephemeral-ports', '--no-worker'],
+    [join(root, 'dist/stack/main.js'), '--state-dir', stateDir, '--fresh', '--ephemeral-ports', '--no-worker'],
     { detached: true, stdio: ['ignore', out, out], env: { ...process.env, PGBTLS_EXIT_WITH_PARENT: '1' } },
   );
   child.unref();

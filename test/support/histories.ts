@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { repoRoot } from '../../src/stack/tools.js';
+import { repoRoot } from '../../stack/tools.js';
 
 export const HISTORIES_DIR = join(repoRoot(), 'test', 'histories');
 

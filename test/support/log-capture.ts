@@ -1,6 +1,6 @@
 // A logger whose lines a test can count ("one line per outage, not one per retry"). Warnings and
 // errors still go to stderr, so a failing run explains itself.
-import { createLogger, type LogFields, type Logger } from '../../src/lib/log.js';
+import { createLogger, type LogFields, type Logger } from '../../lib/log.js';
 
 export interface CapturedLogs {
   logger: Logger;

@@ -4,11 +4,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import type { OpsRequestRef } from '../../src/planner/types.js';
-import { workflowIdFor } from '../../src/workflows/ids.js';
-import type { ReconfigureTLSResult } from '../../src/workflows/reconfigure-tls.js';
-import { freePort } from '../../src/stack/ports.js';
-import { repoRoot } from '../../src/stack/tools.js';
+import type { OpsRequestRef } from '../../lib/planner/types.js';
+import { workflowIdFor } from '../../workflows/ids.js';
+import type { ReconfigureTLSResult } from '../../workflows/reconfigure-tls.js';
+import { freePort } from '../../stack/ports.js';
+import { repoRoot } from '../../stack/tools.js';
 import { stackInfo } from './cluster.js';
 
 let client: Client | undefined;
@@ -67,7 +67,7 @@ export async function startWorkerProcess(taskQueue: string, env: NodeJS.ProcessE
   const logFile = join(logDir, `${taskQueue}-${++workers}.log`);
   const out = openSync(logFile, 'w');
   const [metricsPort, healthPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, [join(root, 'dist/src/worker/main.js')], {
+  const child = spawn(process.execPath, [join(root, 'dist/worker/main.js')], {
     stdio: ['ignore', out, out],
     env: {
       ...process.env,

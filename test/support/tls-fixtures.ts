@@ -3,9 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CERT_MANAGER_GROUP, OPS_GROUP, type PgBouncerOpsRequest } from '../../src/api/types.js';
-import { createSelfSignedCA } from '../../src/certificates/index.js';
-import type { OpsRequestRef } from '../../src/planner/types.js';
+import { CERT_MANAGER_GROUP, OPS_GROUP, type PgBouncerOpsRequest } from '../../lib/api/types.js';
+import { createSelfSignedCA } from '../../lib/certificates/index.js';
+import type { OpsRequestRef } from '../../lib/planner/types.js';
 import { testKube } from './cluster.js';
 
 /** A CA in a kubernetes.io/tls Secret and a CA Issuer pointing at it; returns the CA certificate. */

@@ -1,8 +1,8 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import forge from 'node-forge';
-import { generatePrivateKey } from '../../src/certificates/index.js';
-import { redact } from '../../src/lib/log.js';
+import { generatePrivateKey } from '../../lib/certificates/index.js';
+import { redact } from '../../lib/log.js';
 
 test('imports', async () => {
   expect(typeof KubeConfig).toBe('function');

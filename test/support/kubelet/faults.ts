@@ -2,8 +2,8 @@
 // ConfigMap `pgbtls-kubelet-faults` in the pod's namespace, key `pods.json`, maps a pod name to a
 // fault and how many incarnations it applies to, e.g. {"pb-1": {"neverReady": true, "times": 1}}.
 // Each use counts down in the ConfigMap, so a rolled-back pod comes up healthy.
-import type { Kube } from '../../../src/lib/kube.js';
-import { classifyKubeError, getOrUndefined } from '../../../src/lib/kube.js';
+import type { Kube } from '../../../lib/kube/kube.js';
+import { classifyKubeError, getOrUndefined } from '../../../lib/kube/kube.js';
 
 export const FAULTS_CONFIGMAP = 'pgbtls-kubelet-faults';
 

@@ -2,9 +2,9 @@
 // and Ready once their runtime has started, and finishes graceful deletion, so that the real
 // StatefulSet controller sees pods come and go as on a real node.
 import type { V1Pod } from '@kubernetes/client-node';
-import { startResilientInformer, type ResilientInformer } from '../../../src/lib/informer.js';
-import { classifyKubeError, isNotFound, mergePatch, type Kube } from '../../../src/lib/kube.js';
-import type { Logger } from '../../../src/lib/log.js';
+import { startResilientInformer, type ResilientInformer } from '../../../lib/kube/informer.js';
+import { classifyKubeError, isNotFound, mergePatch, type Kube } from '../../../lib/kube/kube.js';
+import type { Logger } from '../../../lib/log.js';
 import { takeFault } from './faults.js';
 import type { PodRuntime } from './runtime.js';
 

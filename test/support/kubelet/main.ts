@@ -1,9 +1,9 @@
 // Entry point of the kubelet stand-in process that the dev stack starts next to the control plane.
-import { loadConfig } from '../../../src/lib/config.js';
-import { createKube } from '../../../src/lib/kube.js';
-import { stopOnSignals } from '../../../src/lib/lifecycle.js';
-import { createLogger } from '../../../src/lib/log.js';
-import { loadTools } from '../../../src/stack/tools.js';
+import { loadConfig } from '../../../lib/config.js';
+import { createKube } from '../../../lib/kube/kube.js';
+import { stopOnSignals } from '../../../lib/lifecycle.js';
+import { createLogger } from '../../../lib/log.js';
+import { loadTools } from '../../../stack/tools.js';
 import { KubeletStandIn } from './kubelet-stand-in.js';
 import { PgBouncerRuntime } from './runtime.js';
 

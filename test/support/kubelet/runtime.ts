@@ -6,11 +6,11 @@ import { createHash } from 'node:crypto';
 import { chownSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
-import { classifyKubeError, type Kube } from '../../../src/lib/kube.js';
-import type { Logger } from '../../../src/lib/log.js';
-import { CONFIG_FILE } from '../../../src/provisioner/paths.js';
-import { isAccepting } from '../../../src/stack/ports.js';
-import { unprivilegedUser } from '../../../src/stack/process.js';
+import { classifyKubeError, type Kube } from '../../../lib/kube/kube.js';
+import type { Logger } from '../../../lib/log.js';
+import { CONFIG_FILE } from '../../../lib/pgbouncer/paths.js';
+import { isAccepting } from '../../../stack/ports.js';
+import { unprivilegedUser } from '../../../stack/process.js';
 import type { PodFault } from './faults.js';
 
 export interface StartedPod {

@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { createSelfSignedCA, parseCA } from '../../../src/certificates/ca.js';
-import { CertificateInputError } from '../../../src/certificates/errors.js';
-import { issueCertificate } from '../../../src/certificates/issue.js';
-import { generatePrivateKey } from '../../../src/certificates/keys.js';
+import { createSelfSignedCA, parseCA } from '../../../lib/certificates/ca.js';
+import { CertificateInputError } from '../../../lib/certificates/errors.js';
+import { issueCertificate } from '../../../lib/certificates/issue.js';
+import { generatePrivateKey } from '../../../lib/certificates/keys.js';
 import { DAY, extensionsText, openssl, opensslCA, tempFiles, pemLabel } from './openssl.js';
 
 const files = tempFiles();

@@ -1,7 +1,7 @@
-import { createSelfSignedCA, type CAKeyPair } from '../../../src/certificates/ca.js';
-import { buildCrl, type BuildCrlInput } from '../../../src/certificates/crl.js';
-import { issueCertificate, type IssuedCertificate } from '../../../src/certificates/issue.js';
-import { generatePrivateKey } from '../../../src/certificates/keys.js';
+import { createSelfSignedCA, type CAKeyPair } from '../../../lib/certificates/ca.js';
+import { buildCrl, type BuildCrlInput } from '../../../lib/certificates/crl.js';
+import { issueCertificate, type IssuedCertificate } from '../../../lib/certificates/issue.js';
+import { generatePrivateKey } from '../../../lib/certificates/keys.js';
 import { DAY, openssl, opensslCA, tempFiles } from './openssl.js';
 
 const files = tempFiles();

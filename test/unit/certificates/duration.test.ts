@@ -1,4 +1,4 @@
-import { certificateDurationMs, parseDuration } from '../../../src/certificates/duration.js';
+import { certificateDurationMs, parseDuration } from '../../../lib/certificates/duration.js';
 
 const S = 1000;
 const M = 60 * S;

@@ -1,7 +1,7 @@
 // The small encoders under everything else: IP addresses, serial numbers, DER lengths.
-import { constructed, encode, readChildren, readTlv, unsignedInteger } from '../../../src/certificates/asn1.js';
-import { canonicalIp, formatIp, parseIp } from '../../../src/certificates/ip.js';
-import { canonicalSerialHex, randomSerial, serialHexOf } from '../../../src/certificates/serial.js';
+import { constructed, encode, readChildren, readTlv, unsignedInteger } from '../../../lib/certificates/asn1.js';
+import { canonicalIp, formatIp, parseIp } from '../../../lib/certificates/ip.js';
+import { canonicalSerialHex, randomSerial, serialHexOf } from '../../../lib/certificates/serial.js';
 
 describe('IP addresses', () => {
   test.each([

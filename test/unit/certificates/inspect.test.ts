@@ -1,12 +1,12 @@
-import { createSelfSignedCA, type CAKeyPair } from '../../../src/certificates/ca.js';
+import { createSelfSignedCA, type CAKeyPair } from '../../../lib/certificates/ca.js';
 import {
   certificateMatchesKey,
   describeCertificate,
   splitPemBundle,
   verifyChain,
-} from '../../../src/certificates/inspect.js';
-import { issueCertificate } from '../../../src/certificates/issue.js';
-import { generatePrivateKey, type GeneratedKey } from '../../../src/certificates/keys.js';
+} from '../../../lib/certificates/inspect.js';
+import { issueCertificate } from '../../../lib/certificates/issue.js';
+import { generatePrivateKey, type GeneratedKey } from '../../../lib/certificates/keys.js';
 import { DAY, HOUR, openssl, tempFiles, pemLabel } from './openssl.js';
 
 const files = tempFiles();

@@ -2,11 +2,11 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { connect, createServer, type TLSSocket } from 'node:tls';
-import { createSelfSignedCA, type CAKeyPair } from '../../../src/certificates/ca.js';
-import { readCertificateParts } from '../../../src/certificates/certificate-reader.js';
-import { issueCertificate, type IssueCertificateInput } from '../../../src/certificates/issue.js';
-import { generatePrivateKey, type GeneratedKey, type KeyAlgorithm } from '../../../src/certificates/keys.js';
-import { serverCertificateNames } from '../../../src/certificates/sans.js';
+import { createSelfSignedCA, type CAKeyPair } from '../../../lib/certificates/ca.js';
+import { readCertificateParts } from '../../../lib/certificates/certificate-reader.js';
+import { issueCertificate, type IssueCertificateInput } from '../../../lib/certificates/issue.js';
+import { generatePrivateKey, type GeneratedKey, type KeyAlgorithm } from '../../../lib/certificates/keys.js';
+import { serverCertificateNames } from '../../../lib/certificates/sans.js';
 import { DAY, extensionsText, HOUR, openssl, opensslCA, tempFiles } from './openssl.js';
 
 const files = tempFiles();

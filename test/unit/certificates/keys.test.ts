@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { CertificateInputError } from '../../../src/certificates/errors.js';
-import { generatePrivateKey, publicKeyPemOf, resolveKeySpec } from '../../../src/certificates/keys.js';
+import { CertificateInputError } from '../../../lib/certificates/errors.js';
+import { generatePrivateKey, publicKeyPemOf, resolveKeySpec } from '../../../lib/certificates/keys.js';
 import { openssl, tempFiles, pemLabel } from './openssl.js';
 
 const files = tempFiles();

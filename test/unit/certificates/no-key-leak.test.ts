@@ -2,14 +2,14 @@
 // history. Every call below gets key material where it should not be, and every error it throws is
 // searched for the key's text.
 import { generateKeyPairSync } from 'node:crypto';
-import { createSelfSignedCA, parseCA, type CAKeyPair } from '../../../src/certificates/ca.js';
-import { buildCrl } from '../../../src/certificates/crl.js';
-import { parseDuration } from '../../../src/certificates/duration.js';
-import { CertificateInputError } from '../../../src/certificates/errors.js';
-import { certificateMatchesKey, describeCertificate, verifyChain } from '../../../src/certificates/inspect.js';
-import { issueCertificate, type IssueCertificateInput } from '../../../src/certificates/issue.js';
-import { generatePrivateKey, publicKeyPemOf, type GeneratedKey } from '../../../src/certificates/keys.js';
-import { serverCertificateNames } from '../../../src/certificates/sans.js';
+import { createSelfSignedCA, parseCA, type CAKeyPair } from '../../../lib/certificates/ca.js';
+import { buildCrl } from '../../../lib/certificates/crl.js';
+import { parseDuration } from '../../../lib/certificates/duration.js';
+import { CertificateInputError } from '../../../lib/certificates/errors.js';
+import { certificateMatchesKey, describeCertificate, verifyChain } from '../../../lib/certificates/inspect.js';
+import { issueCertificate, type IssueCertificateInput } from '../../../lib/certificates/issue.js';
+import { generatePrivateKey, publicKeyPemOf, type GeneratedKey } from '../../../lib/certificates/keys.js';
+import { serverCertificateNames } from '../../../lib/certificates/sans.js';
 import { DAY } from './openssl.js';
 
 let ca: CAKeyPair;

@@ -1,4 +1,4 @@
-import { serverCertificateNames } from '../../../src/certificates/sans.js';
+import { serverCertificateNames } from '../../../lib/certificates/sans.js';
 
 describe('serverCertificateNames', () => {
   test('covers the Service, the governing Service, every pod, and loopback', () => {

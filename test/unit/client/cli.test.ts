@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
-import { CliError, EXIT, readManifest, toCliError } from '../../../src/client/cli.js';
-import { isTemporalUnavailable } from '../../../src/client/watcher.js';
+import { CliError, EXIT, readManifest, toCliError } from '../../../client/cli.js';
+import { isTemporalUnavailable } from '../../../client/watcher.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgbtls-unit-'));
 const file = (name: string, text: string) => {

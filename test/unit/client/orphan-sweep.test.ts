@@ -1,6 +1,6 @@
 // The orphan sweep's decisions, without servers: which open runs name a request that is gone.
-import { openRunsQuery, orphanCandidates, requestOfWorkflowId } from '../../../src/client/orphan-sweep.js';
-import { workflowIdFor } from '../../../src/workflows/ids.js';
+import { openRunsQuery, orphanCandidates, requestOfWorkflowId } from '../../../client/orphan-sweep.js';
+import { workflowIdFor } from '../../../workflows/ids.js';
 
 const ref = (name: string, uid: string, namespace = 'demo') => ({ namespace, name, uid });
 

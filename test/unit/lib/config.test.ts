@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { loadConfig } from '../../../src/lib/config.js';
+import { loadConfig } from '../../../lib/config.js';
 
 describe('loadConfig: hot reload and served-certificate settings', () => {
   test('defaults: hot reload on, two minutes for a pod to serve the intended certificate', () => {

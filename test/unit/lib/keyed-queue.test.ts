@@ -1,4 +1,4 @@
-import { KeyedSerialQueue } from '../../../src/lib/keyed-queue.js';
+import { KeyedSerialQueue } from '../../../lib/keyed-queue.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 async function idle(queue: KeyedSerialQueue) {

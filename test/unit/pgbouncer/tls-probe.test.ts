@@ -10,8 +10,8 @@ import {
   issueCertificate,
   type CAKeyPair,
   type IssuedCertificate,
-} from '../../../src/certificates/index.js';
-import { probeServedTls } from '../../../src/pgbouncer/tls-probe.js';
+} from '../../../lib/certificates/index.js';
+import { probeServedTls } from '../../../lib/pgbouncer/tls-probe.js';
 
 const DAY = 86_400_000;
 let ca: CAKeyPair;

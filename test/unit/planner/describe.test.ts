@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { describePlan } from '../../../src/planner/plan.js';
+import { describePlan } from '../../../lib/planner/plan.js';
 import { issuer, planOf, pods, ref, served, tlsFrom, withTls } from './live-state-builder.js';
 
 describe('describePlan', () => {

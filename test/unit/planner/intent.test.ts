@@ -1,13 +1,13 @@
 import { describe, expect, test } from '@jest/globals';
-import type { PgBouncerTLSSpec, TLSConfig } from '../../../src/api/types.js';
+import type { PgBouncerTLSSpec, TLSConfig } from '../../../lib/api/types.js';
 import {
   intentOf,
   mintsCertificates,
   replacesCertificates,
   sameIssuer,
   tlsEnabled,
-} from '../../../src/planner/intent.js';
-import type { Intent } from '../../../src/planner/types.js';
+} from '../../../lib/planner/intent.js';
+import type { Intent } from '../../../lib/planner/types.js';
 import { ref } from './live-state-builder.js';
 
 const on: TLSConfig = { issuerRef: ref('ca-one') };

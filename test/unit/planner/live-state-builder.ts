@@ -6,8 +6,8 @@ import type {
   PgBouncerSpec,
   PgBouncerTLSSpec,
   TLSConfig,
-} from '../../../src/api/types.js';
-import { planReconfigureTLS, type PlanOptions } from '../../../src/planner/plan.js';
+} from '../../../lib/api/types.js';
+import { planReconfigureTLS, type PlanOptions } from '../../../lib/planner/plan.js';
 import type {
   CertificateSummary,
   FieldError,
@@ -15,7 +15,7 @@ import type {
   LiveState,
   Plan,
   PodSummary,
-} from '../../../src/planner/types.js';
+} from '../../../lib/planner/types.js';
 
 export const NOW = '2026-11-28T12:00:00.000Z';
 export const REQUEST_UID = 'abcdef12-3456-7890-abcd-ef1234567890';

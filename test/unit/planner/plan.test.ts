@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { planReconfigureTLS } from '../../../src/planner/plan.js';
-import type { Intent, Plan } from '../../../src/planner/types.js';
+import { planReconfigureTLS } from '../../../lib/planner/plan.js';
+import type { Intent, Plan } from '../../../lib/planner/types.js';
 import {
   DAY_MS,
   REQUEST_UID,

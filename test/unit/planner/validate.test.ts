@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { validateRequest } from '../../../src/planner/validate.js';
+import { validateRequest } from '../../../lib/planner/validate.js';
 import {
   errorsOf,
   issuer,

@@ -1,5 +1,5 @@
-import type { AppBinding } from '../../../src/api/types.js';
-import { BACKEND_HOST_ANNOTATION, backendAddress } from '../../../src/provisioner/backend.js';
+import type { AppBinding } from '../../../lib/api/types.js';
+import { BACKEND_HOST_ANNOTATION, backendAddress } from '../../../lib/pgbouncer/backend.js';
 
 function binding(clientConfig: AppBinding['spec']['clientConfig'], annotations?: Record<string, string>): AppBinding {
   return {

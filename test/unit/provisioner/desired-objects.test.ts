@@ -6,8 +6,8 @@ import {
   desiredObjects,
   pdbMaxUnavailable,
   renderUserlist,
-} from '../../../src/provisioner/desired-objects.js';
-import { poolerUsers } from '../../../src/provisioner/userlist.js';
+} from '../../../lib/pgbouncer/desired-objects.js';
+import { poolerUsers } from '../../../lib/pgbouncer/userlist.js';
 import { pgbouncer, tls } from './fixtures.js';
 
 const unb64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString('utf8');

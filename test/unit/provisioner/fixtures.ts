@@ -1,5 +1,5 @@
 // PgBouncer objects for the provisioner's unit tests.
-import type { PgBouncer, TLSConfig } from '../../../src/api/types.js';
+import type { PgBouncer, TLSConfig } from '../../../lib/api/types.js';
 
 export function pgbouncer(spec: Partial<PgBouncer['spec']> = {}, name = 'pb'): PgBouncer {
   return {

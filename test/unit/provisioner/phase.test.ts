@@ -1,5 +1,5 @@
-import type { PgBouncerPhase } from '../../../src/api/types.js';
-import { computePhase } from '../../../src/provisioner/phase.js';
+import type { PgBouncerPhase } from '../../../lib/api/types.js';
+import { computePhase } from '../../../provisioner/phase.js';
 
 test.each<[PgBouncerPhase | undefined, number, number, PgBouncerPhase]>([
   [undefined, 3, 0, 'Provisioning'],

@@ -1,5 +1,5 @@
-import type { PgBouncer } from '../../../src/api/types.js';
-import { effectiveSslMode, isTlsEnabled, renderPgBouncerIni } from '../../../src/provisioner/render-ini.js';
+import type { PgBouncer } from '../../../lib/api/types.js';
+import { effectiveSslMode, isTlsEnabled, renderPgBouncerIni } from '../../../lib/pgbouncer/render-ini.js';
 import { pgbouncer, tls } from './fixtures.js';
 
 const backend = { host: 'pg.demo.svc', port: 5432 };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nativeSettings } from '../../../src/stack/temporal-dev-server.js';
-import { repoRoot } from '../../../src/stack/tools.js';
+import { nativeSettings } from '../../../stack/temporal-dev-server.js';
+import { repoRoot } from '../../../stack/tools.js';
 
 const compose = readFileSync(join(repoRoot(), 'temporal-dev.yml'), 'utf8');
 

@@ -1,0 +1,56 @@
+// How activity errors reach the workflow: Kubernetes faults that may pass (409/429/5xx, network)
+// stay retryable; bad input, refusals and vanished objects do not. Messages are redacted.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, TemporalFailure, type MetricHistogram } from '@temporalio/common';
+import { CertificateInputError } from '../lib/certificates/index.js';
+import { classifyKubeError } from '../lib/kube/kube.js';
+import { redact } from '../lib/log.js';
+
+export const NON_RETRYABLE_TYPES = ['InvalidInput', 'ObjectGone', 'KubernetesRejected', 'PodFailed'] as const;
+
+export function invalidInput(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(redact(message), 'InvalidInput');
+}
+
+export function objectGone(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(redact(message), 'ObjectGone');
+}
+
+/**
+ * Runs an activity body, records its duration (pgbtls_activity_duration, by activity type and
+ * outcome), and converts whatever it throws into the failure the workflow should see.
+ */
+export async function asActivity<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  let outcome = 'ok';
+  try {
+    return await fn();
+  } catch (err) {
+    outcome = 'error';
+    throw toFailure(what, err);
+  } finally {
+    const ctx = Context.current();
+    durations ??= ctx.metricMeter.createHistogram(
+      'pgbtls_activity_duration',
+      'int',
+      'ms',
+      'Duration of each activity attempt',
+    );
+    durations.record(Math.round(performance.now() - t0), { activity: ctx.info.activityType, outcome });
+  }
+}
+
+let durations: MetricHistogram | undefined;
+
+export function toFailure(what: string, err: unknown): unknown {
+  // ApplicationFailure as thrown, and CancelledFailure so cancellation stays cancellation.
+  if (err instanceof TemporalFailure) return err;
+  if (err instanceof CertificateInputError) return invalidInput(`${what}: ${err.message}`);
+  if (err instanceof Error && err.name === 'AbortError') return err;
+  const info = classifyKubeError(err);
+  const message = redact(`${what}: ${info.message}`);
+  if (info.code === 404) return ApplicationFailure.nonRetryable(message, 'ObjectGone');
+  if (info.retryable) return ApplicationFailure.retryable(message, 'KubernetesTransient');
+  if (info.code >= 400) return ApplicationFailure.nonRetryable(message, 'KubernetesRejected');
+  return ApplicationFailure.retryable(message, err instanceof Error ? err.name : 'Error');
+}

@@ -1,0 +1,168 @@
+// The worker's activities, built from the clients they use (the saga sample's factory shape), so
+// tests hand them real clients pointed at the test stack. Grouped by what they touch.
+import { Context } from '@temporalio/activity';
+import type { Config } from '../lib/config.js';
+import type { Kube } from '../lib/kube/kube.js';
+import type { Logger } from '../lib/log.js';
+import { planReconfigureTLS } from '../lib/planner/plan.js';
+import type { CertificatePlan, OpsRequestRef, Plan, PlanResult } from '../lib/planner/types.js';
+import { mintCertificate, type MintedCertificate } from './certificates/mint.js';
+import { recordRevocations } from './certificates/revocation.js';
+import { asActivity } from './failures.js';
+import { applyNewConfiguration, finalizeCaBundle, restoreConfiguration } from './kubernetes/configuration.js';
+import { gatherLiveState } from './kubernetes/live-state.js';
+import { readOpsRequest, updateOpsRequestStatus, type StatusUpdate } from './kubernetes/ops-request.js';
+import { setPaused } from './kubernetes/pause.js';
+import { evictPodAndWaitReady, readPodUid, type RestartResult } from './kubernetes/pods.js';
+import { deleteSecrets } from './kubernetes/secrets.js';
+import { takeSnapshot } from './kubernetes/snapshot.js';
+import { claimTurn, releaseTurn, type TurnOutcome } from './kubernetes/turn.js';
+import { waitUntilPodServes, type ServingCheck, type ServingTarget } from './pgbouncer/served-certificate.js';
+import { parseDuration } from '../lib/certificates/index.js';
+
+export interface PlannedRequest {
+  result: PlanResult;
+  /** The PgBouncer's name, when the request names one (for search attributes and the turn). */
+  pgbouncer?: string;
+  /** spec.timeout in ms (0: none) and spec.maxRetries, parsed once for the workflow. */
+  stepTimeoutMs: number;
+  maxRetries: number;
+}
+
+export interface ActivityDeps {
+  kube: Kube;
+  config: Config;
+  logger: Logger;
+}
+
+/** Heartbeats every poll so a dead worker is noticed in seconds and cancellation arrives. */
+function activityWaitHooks() {
+  const ctx = Context.current();
+  return {
+    progress: (details: { phase: string; uid?: string }) => ctx.heartbeat(details),
+    sleep: (ms: number) => ctx.sleep(ms),
+  };
+}
+
+export function createActivities({ kube, config, logger }: ActivityDeps) {
+  const log = (ref: { namespace: string; name: string }) => logger.child({ request: `${ref.namespace}/${ref.name}` });
+  return {
+    // --- kubernetes: the ops request ---
+    async planReconfiguration(ref: OpsRequestRef): Promise<PlannedRequest> {
+      return asActivity('plan', async () => {
+        const live = await gatherLiveState(kube, config, ref);
+        const result = planReconfigureTLS(live, { hotReload: config.hotReload });
+        let stepTimeoutMs: number;
+        try {
+          stepTimeoutMs = live.request.spec.timeout ? parseDuration(live.request.spec.timeout, 'spec.timeout') : 0;
+        } catch {
+          stepTimeoutMs = 0; // the planner reports the bad value as a validation error
+        }
+        log(ref).info('planned', { ok: result.ok, intent: result.ok ? result.plan.intent : undefined });
+        return {
+          result,
+          pgbouncer: live.pgbouncer?.name,
+          stepTimeoutMs,
+          maxRetries: live.request.spec.maxRetries ?? 1,
+        };
+      });
+    },
+    async updateRequestStatus(
+      ref: OpsRequestRef,
+      update: StatusUpdate,
+      opts: { ifExists?: boolean } = {},
+    ): Promise<void> {
+      return asActivity('update request status', async () => {
+        if (opts.ifExists && !(await readOpsRequest(kube, ref))) return; // deleted: nobody to tell
+        await updateOpsRequestStatus(kube, ref, update);
+      });
+    },
+    async claimTurn(ref: OpsRequestRef): Promise<TurnOutcome> {
+      return asActivity('claim turn', () => claimTurn(kube, ref));
+    },
+    async releaseTurn(ref: OpsRequestRef, pgbouncer: string): Promise<void> {
+      return asActivity('release turn', () => releaseTurn(kube, ref, pgbouncer));
+    },
+    // --- kubernetes: the PgBouncer and its objects ---
+    async pausePgBouncer(plan: Plan): Promise<void> {
+      return asActivity('pause', () =>
+        setPaused(
+          kube,
+          plan.pgbouncer.namespace,
+          plan.pgbouncer.name,
+          true,
+          `ReconfigureTLS (${plan.intent}) in progress`,
+        ),
+      );
+    },
+    async resumePgBouncer(plan: Plan): Promise<void> {
+      return asActivity('resume', () => setPaused(kube, plan.pgbouncer.namespace, plan.pgbouncer.name, false, ''));
+    },
+    async snapshotConfiguration(ref: OpsRequestRef, plan: Plan): Promise<string> {
+      return asActivity('snapshot', () => takeSnapshot(kube, ref, plan));
+    },
+    async applyNewConfiguration(_ref: OpsRequestRef, plan: Plan, minted: MintedCertificate[]): Promise<string[]> {
+      return asActivity('swap configuration', () => applyNewConfiguration(kube, plan, minted));
+    },
+    async finalizeCaBundle(plan: Plan, minted: MintedCertificate[]): Promise<void> {
+      return asActivity('finalize CA bundle', () => finalizeCaBundle(kube, plan, minted));
+    },
+    async restoreConfiguration(plan: Plan, snapshotName: string): Promise<void> {
+      return asActivity('restore snapshot', () => restoreConfiguration(kube, plan, snapshotName));
+    },
+    async deleteSecrets(namespace: string, names: string[]): Promise<string[]> {
+      return asActivity('delete Secrets', () => deleteSecrets(kube, namespace, names.filter(Boolean)));
+    },
+    async listPodUids(plan: Plan): Promise<Record<string, string>> {
+      return asActivity('list pods', async () => {
+        const uids: Record<string, string> = {};
+        for (const pod of plan.pods) {
+          const uid = await readPodUid(kube, plan.pgbouncer.namespace, pod.name);
+          if (uid) uids[pod.name] = uid;
+        }
+        return uids;
+      });
+    },
+    async readPodUid(namespace: string, pod: string): Promise<string | null> {
+      return asActivity('read pod', () => readPodUid(kube, namespace, pod));
+    },
+    async evictPodAndWaitReady(args: { namespace: string; pod: string; uid: string }): Promise<RestartResult> {
+      return asActivity(`restart pod ${args.pod}`, () => evictPodAndWaitReady(kube, args, activityWaitHooks()));
+    },
+    // --- pgbouncer: what the pods really serve ---
+    /** After a restart: waits until the pod serves the intended certificate (or no TLS). */
+    async verifyServedCertificate(target: Omit<ServingTarget, 'reload'>): Promise<ServingCheck> {
+      return asActivity(`verify pod ${target.pod}`, () =>
+        waitUntilPodServes(kube, { ...target, reload: false }, activityWaitHooks(), {
+          timeoutMs: config.servedCertificateTimeoutMs,
+        }),
+      );
+    },
+    /** Hot reload: RELOAD through the admin console until the pod serves the intended certificate. */
+    async reloadPodAndWaitServing(target: Omit<ServingTarget, 'reload'>): Promise<ServingCheck> {
+      return asActivity(`reload pod ${target.pod}`, () =>
+        waitUntilPodServes(kube, { ...target, reload: true }, activityWaitHooks(), {
+          timeoutMs: config.servedCertificateTimeoutMs,
+        }),
+      );
+    },
+    // --- certificates ---
+    async mintCertificate(ref: OpsRequestRef, plan: Plan, cert: CertificatePlan): Promise<MintedCertificate> {
+      return asActivity(`mint ${cert.alias} certificate`, async () => {
+        const minted = await mintCertificate(kube, plan, cert, ref.uid);
+        log(ref).info('minted', {
+          alias: minted.alias,
+          serial: minted.serialHex,
+          notAfter: minted.notAfter,
+          reused: minted.reused,
+        });
+        return minted;
+      });
+    },
+    async recordRevocations(plan: Plan): Promise<{ crlSecret: string; serials: string[] }[]> {
+      return asActivity('record revocations', () => recordRevocations(kube, plan));
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,91 @@
+// Reading and writing the PgBouncerOpsRequest: its status the way KubeDB shows it (phase,
+// observedGeneration, one condition per step) and an Event per step.
+import { OPS_GROUP, type Condition, type OpsRequestPhase, type PgBouncerOpsRequest } from '../../lib/api/types.js';
+import { getOrUndefined, mergePatch, type Kube } from '../../lib/kube/kube.js';
+import type { OpsRequestRef } from '../../lib/planner/types.js';
+import { objectGone } from '../failures.js';
+
+export interface StatusUpdate {
+  phase?: OpsRequestPhase;
+  condition?: { type: string; status: 'True' | 'False' | 'Unknown'; reason: string; message: string };
+  event?: { type: 'Normal' | 'Warning'; reason: string; message: string };
+}
+
+const api = { group: OPS_GROUP, version: 'v1alpha1', plural: 'pgbounceropsrequests' };
+
+export async function readOpsRequest(kube: Kube, ref: OpsRequestRef): Promise<PgBouncerOpsRequest | undefined> {
+  const req = (await getOrUndefined(() =>
+    kube.custom.getNamespacedCustomObject({ ...api, namespace: ref.namespace, name: ref.name }),
+  )) as PgBouncerOpsRequest | undefined;
+  // A request deleted and re-created under the same name is another request.
+  return req && req.metadata.uid === ref.uid ? req : undefined;
+}
+
+/** Merges one condition into the list by type, keeping lastTransitionTime when the status is unchanged. */
+export function mergeCondition(
+  conditions: Condition[],
+  next: NonNullable<StatusUpdate['condition']>,
+  generation: number,
+  now: string,
+): Condition[] {
+  const previous = conditions.find((c) => c.type === next.type);
+  const merged: Condition = {
+    ...next,
+    observedGeneration: generation,
+    lastTransitionTime: previous && previous.status === next.status ? previous.lastTransitionTime : now,
+  };
+  return [...conditions.filter((c) => c.type !== next.type), merged];
+}
+
+export async function updateOpsRequestStatus(kube: Kube, ref: OpsRequestRef, update: StatusUpdate): Promise<void> {
+  const req = await readOpsRequest(kube, ref);
+  if (!req) throw objectGone(`PgBouncerOpsRequest ${ref.namespace}/${ref.name} (uid ${ref.uid}) no longer exists`);
+  const now = new Date().toISOString();
+  const generation = req.metadata.generation ?? 1;
+  const status: Record<string, unknown> = { observedGeneration: generation };
+  if (update.phase) status.phase = update.phase;
+  if (update.condition)
+    status.conditions = mergeCondition(req.status?.conditions ?? [], update.condition, generation, now);
+  // resourceVersion makes this a compare-and-swap: a concurrent writer gives 409, which retries.
+  await kube.custom.patchNamespacedCustomObjectStatus(
+    {
+      ...api,
+      namespace: ref.namespace,
+      name: ref.name,
+      body: { metadata: { resourceVersion: req.metadata.resourceVersion }, status },
+    },
+    mergePatch,
+  );
+  if (update.event) await recordEvent(kube, req, update.event);
+}
+
+export async function recordEvent(
+  kube: Kube,
+  req: PgBouncerOpsRequest,
+  event: NonNullable<StatusUpdate['event']>,
+): Promise<void> {
+  const now = new Date();
+  await kube.core.createNamespacedEvent({
+    namespace: req.metadata.namespace!,
+    body: {
+      metadata: { generateName: `${req.metadata.name}.`, namespace: req.metadata.namespace },
+      involvedObject: {
+        apiVersion: req.apiVersion,
+        kind: req.kind,
+        name: req.metadata.name,
+        namespace: req.metadata.namespace,
+        uid: req.metadata.uid,
+        resourceVersion: req.metadata.resourceVersion,
+      },
+      type: event.type,
+      reason: event.reason,
+      message: event.message,
+      source: { component: 'pgbouncer-tls-orchestrator' },
+      reportingComponent: 'pgbouncer-tls-orchestrator',
+      reportingInstance: 'worker',
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    },
+  });
+}

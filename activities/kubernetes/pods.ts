@@ -1,0 +1,98 @@
+// Restarting one pod the way KubeDB does: through the Eviction API, so the PodDisruptionBudget
+// applies, then waiting until the StatefulSet controller's replacement is Ready. Keyed by the
+// pod's uid: if that incarnation is already gone, a retry only waits, never evicts twice.
+import type { V1Pod } from '@kubernetes/client-node';
+import { classifyKubeError, getOrUndefined, isNotFound, type Kube } from '../../lib/kube/kube.js';
+import { CONFIG_HASH_ANNOTATION } from '../../lib/api/names.js';
+
+export interface WaitHooks {
+  /** Called on every poll; activities heartbeat here. */
+  progress(details: { phase: string; uid?: string }): void;
+  /** Waits; rejects with the cancellation when the caller gave up. */
+  sleep(ms: number): Promise<void>;
+}
+
+export const isPodReady = (pod: V1Pod) =>
+  !pod.metadata?.deletionTimestamp &&
+  (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+export interface RestartResult {
+  pod: string;
+  oldUid: string;
+  newUid: string;
+  /** False when a previous attempt had already evicted this incarnation. */
+  evicted: boolean;
+  readyAfterMs: number;
+}
+
+export async function evictPodAndWaitReady(
+  kube: Kube,
+  args: { namespace: string; pod: string; uid: string; pollMs?: number },
+  hooks: WaitHooks,
+): Promise<RestartResult> {
+  const { namespace, pod, uid } = args;
+  const pollMs = args.pollMs ?? 500;
+  const started = Date.now();
+  let evicted = false;
+  for (;;) {
+    const current = await getOrUndefined(() => kube.core.readNamespacedPod({ name: pod, namespace }));
+    const currentUid = current?.metadata?.uid;
+    if (current && currentUid === uid && !current.metadata?.deletionTimestamp) {
+      try {
+        await kube.core.createNamespacedPodEviction({
+          name: pod,
+          namespace,
+          body: { metadata: { name: pod, namespace }, deleteOptions: { preconditions: { uid } } },
+        });
+        evicted = true;
+        hooks.progress({ phase: 'evicted', uid });
+      } catch (err) {
+        const info = classifyKubeError(err);
+        // 429: the budget allows no disruption right now; wait and ask again.
+        if (info.code === 429) hooks.progress({ phase: 'eviction blocked by PodDisruptionBudget', uid });
+        else if (!isNotFound(err) && info.code !== 409) throw err;
+      }
+    } else if (
+      current &&
+      currentUid !== uid &&
+      !current.metadata?.deletionTimestamp &&
+      (await isOutdated(kube, current))
+    ) {
+      // A controller with a stale cache (e.g. just after an API server restart) made the
+      // replacement from the old template: it would never carry the new configuration.
+      await kube.core
+        .deleteNamespacedPod({ name: pod, namespace, body: { preconditions: { uid: currentUid } } })
+        .catch((err) => {
+          if (!isNotFound(err) && classifyKubeError(err).code !== 409) throw err;
+        });
+      hooks.progress({ phase: 'replacement made from an outdated template; deleted it', uid: currentUid });
+    } else if (current && currentUid !== uid && isPodReady(current)) {
+      return { pod, oldUid: uid, newUid: currentUid!, evicted, readyAfterMs: Date.now() - started };
+    } else {
+      hooks.progress({
+        phase: current ? (currentUid === uid ? 'terminating' : 'waiting for Ready') : 'waiting for the replacement pod',
+        uid: currentUid,
+      });
+    }
+    await hooks.sleep(pollMs);
+  }
+}
+
+/** The pod's configuration hash differs from its StatefulSet's current template. */
+async function isOutdated(kube: Kube, pod: V1Pod): Promise<boolean> {
+  const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === 'StatefulSet');
+  const podHash = pod.metadata?.annotations?.[CONFIG_HASH_ANNOTATION];
+  if (!owner || !podHash) return false;
+  const sts = await getOrUndefined(() =>
+    kube.apps.readNamespacedStatefulSet({ name: owner.name, namespace: pod.metadata!.namespace! }),
+  );
+  const wanted = sts?.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION];
+  return Boolean(wanted) && wanted !== podHash;
+}
+
+export async function readPodUid(kube: Kube, namespace: string, pod: string): Promise<string | null> {
+  const current = await getOrUndefined(() => kube.core.readNamespacedPod({ name: pod, namespace }));
+  return current?.metadata?.uid ?? null;
+}
+
+export { isNotFound };

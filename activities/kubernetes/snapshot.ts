@@ -1,0 +1,92 @@
+// The last good configuration, kept for compensation: the PgBouncer's TLS fields and the exact
+// bytes of every Secret the change touches. It holds keys, so it lives in a Secret, never in the
+// workflow history; the history only carries the snapshot's name.
+import type { PgBouncer } from '../../lib/api/types.js';
+import { mergePatch, type Kube } from '../../lib/kube/kube.js';
+import { KUBEDB_GROUP } from '../../lib/api/types.js';
+import type { OpsRequestRef, Plan } from '../../lib/planner/types.js';
+import { certificateSecretName, configSecretName } from '../../lib/api/names.js';
+import { objectGone } from '../failures.js';
+import { readPgBouncer } from './pause.js';
+import {
+  b64,
+  contentOf,
+  createSecretIfMissing,
+  deleteSecrets,
+  readSecret,
+  unb64,
+  writeSecret,
+  type SecretContent,
+} from './secrets.js';
+
+export interface Snapshot {
+  pgbouncerSpec: Pick<PgBouncer['spec'], 'tls' | 'sslMode'> & { authType?: string };
+  /** null: the Secret did not exist, so restoring deletes it. */
+  secrets: Record<string, SecretContent | null>;
+}
+
+export const snapshotSecretName = (pgbouncer: string, ref: OpsRequestRef) =>
+  `${pgbouncer}-tls-snapshot-${ref.uid.slice(0, 8)}`;
+
+/** Every Secret the plan may change: the certificate Secrets before and after, and the config. */
+export function touchedSecretNames(pb: PgBouncer, plan: Plan): string[] {
+  const names = new Set<string>([configSecretName(pb.metadata.name!), ...plan.deleteSecrets]);
+  for (const alias of ['server', 'client'] as const) names.add(certificateSecretName(pb, alias));
+  for (const c of plan.certificates) names.add(c.secretName);
+  return [...names].sort();
+}
+
+/** Takes the snapshot once: a retry, or a step after a crash, keeps the first (pre-change) one. */
+export async function takeSnapshot(kube: Kube, ref: OpsRequestRef, plan: Plan): Promise<string> {
+  const { namespace, name } = plan.pgbouncer;
+  const pb = await readPgBouncer(kube, namespace, name);
+  if (!pb) throw objectGone(`PgBouncer ${namespace}/${name} no longer exists`);
+  const snapshotName = snapshotSecretName(name, ref);
+  if (await readSecret(kube, namespace, snapshotName)) return snapshotName;
+  const snapshot: Snapshot = {
+    pgbouncerSpec: { tls: pb.spec.tls, sslMode: pb.spec.sslMode, authType: pb.spec.connectionPool?.authType },
+    secrets: {},
+  };
+  for (const secretName of touchedSecretNames(pb, plan)) {
+    const secret = await readSecret(kube, namespace, secretName);
+    snapshot.secrets[secretName] = secret ? contentOf(secret) : null;
+  }
+  await createSecretIfMissing(kube, namespace, snapshotName, {
+    type: 'Opaque',
+    data: { 'snapshot.json': b64(JSON.stringify(snapshot)) },
+    labels: { 'app.kubernetes.io/managed-by': 'pgbouncer-tls-orchestrator', 'pgbtls.dev/ops-request-uid': ref.uid },
+    ownerReferences: [{ apiVersion: 'kubedb.com/v1', kind: 'PgBouncer', name, uid: pb.metadata.uid! }],
+  });
+  return snapshotName;
+}
+
+export async function readSnapshot(kube: Kube, namespace: string, snapshotName: string): Promise<Snapshot> {
+  const secret = await readSecret(kube, namespace, snapshotName);
+  if (!secret) throw objectGone(`snapshot Secret ${namespace}/${snapshotName} is gone; cannot restore`);
+  return JSON.parse(unb64(secret.data?.['snapshot.json'])) as Snapshot;
+}
+
+/** Puts back the PgBouncer's TLS fields and every touched Secret byte for byte. Idempotent. */
+export async function restoreSnapshotContents(
+  kube: Kube,
+  namespace: string,
+  pgbouncer: string,
+  snapshot: Snapshot,
+): Promise<void> {
+  const { tls, sslMode, authType } = snapshot.pgbouncerSpec;
+  await kube.custom.patchNamespacedCustomObject(
+    {
+      group: KUBEDB_GROUP,
+      version: 'v1',
+      plural: 'pgbouncers',
+      namespace,
+      name: pgbouncer,
+      body: { spec: { tls: tls ?? null, sslMode: sslMode ?? null, connectionPool: { authType: authType ?? null } } },
+    },
+    mergePatch,
+  );
+  for (const [name, content] of Object.entries(snapshot.secrets)) {
+    if (content) await writeSecret(kube, namespace, name, content);
+    else await deleteSecrets(kube, namespace, [name]);
+  }
+}

@@ -1,0 +1,98 @@
+// One ops request per PgBouncer at a time, oldest first (KubeDB's order). The turn is a
+// coordination Lease named after the PgBouncer, taken with create / compare-and-swap, so two
+// workflows can never both believe they hold it.
+import type { V1Lease } from '@kubernetes/client-node';
+import { OPS_GROUP, type PgBouncerOpsRequest } from '../../lib/api/types.js';
+import { classifyKubeError, getOrUndefined, isNotFound, type Kube } from '../../lib/kube/kube.js';
+import type { OpsRequestRef } from '../../lib/planner/types.js';
+import { objectGone } from '../failures.js';
+import { readOpsRequest } from './ops-request.js';
+
+export type TurnOutcome =
+  { outcome: 'acquired' } | { outcome: 'wait'; blockedBy: string } | { outcome: 'skipped'; supersededBy: string };
+
+const TERMINAL = new Set(['Successful', 'Failed', 'Skipped']);
+const isTerminal = (r: PgBouncerOpsRequest) => TERMINAL.has(r.status?.phase ?? '');
+const holderId = (r: { name: string; uid: string }) => `${r.name}/${r.uid}`;
+export const leaseName = (pgbouncer: string) => `pgbouncer-ops-${pgbouncer}`;
+
+/** KubeDB's order: creationTimestamp, then name on a tie. */
+function compareAge(a: PgBouncerOpsRequest, b: PgBouncerOpsRequest): number {
+  const ta = Date.parse(a.metadata.creationTimestamp as unknown as string);
+  const tb = Date.parse(b.metadata.creationTimestamp as unknown as string);
+  return ta !== tb ? ta - tb : a.metadata.name!.localeCompare(b.metadata.name!);
+}
+
+/**
+ * KubeDB's skipper: the newest Pending request of a type wins; on equal creationTimestamps (they
+ * have one-second resolution) the lexicographically smaller name wins.
+ */
+function supersedes(other: PgBouncerOpsRequest, me: PgBouncerOpsRequest): boolean {
+  const to = Date.parse(other.metadata.creationTimestamp as unknown as string);
+  const tm = Date.parse(me.metadata.creationTimestamp as unknown as string);
+  return to !== tm ? to > tm : other.metadata.name!.localeCompare(me.metadata.name!) < 0;
+}
+
+export async function claimTurn(kube: Kube, ref: OpsRequestRef): Promise<TurnOutcome> {
+  const me = await readOpsRequest(kube, ref);
+  if (!me) throw objectGone(`PgBouncerOpsRequest ${ref.namespace}/${ref.name} no longer exists`);
+  const db = me.spec.databaseRef.name;
+  const { items } = (await kube.custom.listNamespacedCustomObject({
+    group: OPS_GROUP,
+    version: 'v1alpha1',
+    plural: 'pgbounceropsrequests',
+    namespace: ref.namespace,
+  })) as { items: PgBouncerOpsRequest[] };
+  const others = items.filter((r) => r.spec.databaseRef?.name === db && r.metadata.uid !== ref.uid && !isTerminal(r));
+
+  const lease = await getOrUndefined(() =>
+    kube.coordination.readNamespacedLease({ name: leaseName(db), namespace: ref.namespace }),
+  );
+  const holder = lease?.spec?.holderIdentity;
+  if (holder === holderId(ref)) return { outcome: 'acquired' }; // a retried claim
+
+  if ((me.status?.phase ?? 'Pending') === 'Pending') {
+    // A newer Pending request of the same type makes this one redundant (KubeDB's skipper).
+    const newer = others
+      .filter((r) => r.spec.type === me.spec.type && (r.status?.phase ?? 'Pending') === 'Pending' && supersedes(r, me))
+      .sort(compareAge);
+    if (newer.length) return { outcome: 'skipped', supersededBy: newer[newer.length - 1].metadata.name! };
+  }
+  const holderAlive =
+    holder && others.some((r) => holderId({ name: r.metadata.name!, uid: r.metadata.uid! }) === holder);
+  if (holderAlive) return { outcome: 'wait', blockedBy: holder.split('/')[0] };
+  const older = others.filter((r) => compareAge(r, me) < 0).sort(compareAge);
+  if (older.length) return { outcome: 'wait', blockedBy: older[0].metadata.name! };
+
+  // Lease times are MicroTime: the API refuses JavaScript's millisecond ISO strings.
+  const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+  const body: V1Lease = {
+    metadata: { name: leaseName(db), namespace: ref.namespace, resourceVersion: lease?.metadata?.resourceVersion },
+    spec: { holderIdentity: holderId(ref), acquireTime: now, renewTime: now },
+  };
+  try {
+    if (lease) await kube.coordination.replaceNamespacedLease({ name: leaseName(db), namespace: ref.namespace, body });
+    else await kube.coordination.createNamespacedLease({ namespace: ref.namespace, body });
+  } catch (err) {
+    // Someone else got there first: look again next time.
+    if (classifyKubeError(err).code === 409) return { outcome: 'wait', blockedBy: 'a concurrent claim' };
+    throw err;
+  }
+  return { outcome: 'acquired' };
+}
+
+export async function releaseTurn(kube: Kube, ref: OpsRequestRef, pgbouncer: string): Promise<void> {
+  const lease = await getOrUndefined(() =>
+    kube.coordination.readNamespacedLease({ name: leaseName(pgbouncer), namespace: ref.namespace }),
+  );
+  if (lease?.spec?.holderIdentity !== holderId(ref)) return;
+  try {
+    await kube.coordination.deleteNamespacedLease({
+      name: leaseName(pgbouncer),
+      namespace: ref.namespace,
+      body: { preconditions: { uid: lease.metadata!.uid, resourceVersion: lease.metadata!.resourceVersion } },
+    });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}

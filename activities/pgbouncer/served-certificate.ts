@@ -1,0 +1,163 @@
+// Proof that a pod serves what the workflow intended: probe it as a PostgreSQL client would
+// (SSLRequest, then the TLS handshake) until the served leaf is the intended one, its chain
+// verifies against the CA bundle clients hold, and it is valid for the pod's DNS name — or, when
+// TLS is gone, until the pod answers the SSLRequest with N. With `reload`, the pod is first asked
+// to RELOAD (again on each try: the kubelet projects a changed Secret into a running pod only
+// after a delay). Bounded: past the deadline the mismatch fails the step, which compensates.
+import type { V1Pod } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import { describeCertificate } from '../../lib/certificates/index.js';
+import { getOrUndefined, type Kube } from '../../lib/kube/kube.js';
+import { reloadPgBouncer, type AdminConnection } from '../../lib/pgbouncer/admin-console.js';
+import { probeServedTls, type ServedTls } from '../../lib/pgbouncer/tls-probe.js';
+import { authSecretName, certificateSecretName, governingServiceName } from '../../lib/api/names.js';
+import { CONTAINER_PORT_NAME } from '../../lib/pgbouncer/desired-objects.js';
+import { TLS_CA_KEY, TLS_CERT_KEY, TLS_KEY_KEY } from '../../lib/pgbouncer/paths.js';
+import { readPgBouncer } from '../kubernetes/pause.js';
+import type { WaitHooks } from '../kubernetes/pods.js';
+import { readSecret, unb64 } from '../kubernetes/secrets.js';
+
+export interface ServingTarget {
+  namespace: string;
+  pgbouncer: string;
+  pod: string;
+  /** Whether the pod should offer TLS at all. */
+  tls: boolean;
+  /** The leaf it must serve; absent: whatever the server certificate Secret holds now. */
+  fingerprintSha256?: string;
+  /** Send RELOAD through the admin console before probing. */
+  reload: boolean;
+}
+
+export interface ServingCheck {
+  pod: string;
+  address: string;
+  /** What the pod serves now. */
+  served: { tls: false } | { tls: true; serialHex: string; fingerprintSha256: string; notAfter: string };
+  probes: number;
+  reloads: number;
+  /** From the first probe to the one that matched. */
+  elapsedMs: number;
+}
+
+const RELOAD_EVERY_MS = 1_000;
+
+/** What "right" means for this pod, read from the live objects (after a swap or a restore). */
+async function expectation(kube: Kube, t: ServingTarget) {
+  const pb = await readPgBouncer(kube, t.namespace, t.pgbouncer);
+  if (!pb) throw ApplicationFailure.nonRetryable(`PgBouncer ${t.namespace}/${t.pgbouncer} is gone`, 'ObjectGone');
+  const hostname = `${t.pod}.${governingServiceName(t.pgbouncer)}.${t.namespace}.svc`;
+  const authSecret = await readSecret(kube, t.namespace, authSecretName(pb));
+  const admin = {
+    user: unb64(authSecret?.data?.username) || 'pgbouncer',
+    password: unb64(authSecret?.data?.password),
+  };
+  if (!t.tls) return { pb, hostname, admin, tls: undefined };
+  const serverSecretName = certificateSecretName(pb, 'server');
+  const server = await readSecret(kube, t.namespace, serverSecretName);
+  const certPem = unb64(server?.data?.[TLS_CERT_KEY]);
+  const caBundle = unb64(server?.data?.[TLS_CA_KEY]);
+  if (!certPem || !caBundle) {
+    throw ApplicationFailure.nonRetryable(
+      `Secret ${t.namespace}/${serverSecretName} has no ${TLS_CERT_KEY} or ${TLS_CA_KEY}: nothing to compare the served certificate with`,
+      'ObjectGone',
+    );
+  }
+  const fingerprintSha256 = t.fingerprintSha256 ?? describeCertificate(certPem, serverSecretName).fingerprintSha256;
+  const client = await readSecret(kube, t.namespace, certificateSecretName(pb, 'client'));
+  const adminTls = client?.data?.[TLS_KEY_KEY]
+    ? { certPem: unb64(client.data[TLS_CERT_KEY]), keyPem: unb64(client.data[TLS_KEY_KEY]) }
+    : undefined;
+  return { pb, hostname, admin, tls: { fingerprintSha256, caBundle, serverSecretName, adminTls } };
+}
+
+function podAddress(pod: V1Pod | undefined): { address: string; port: number } | undefined {
+  const ready = (pod?.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  const address = pod?.status?.podIP;
+  const port = pod?.spec?.containers
+    .flatMap((c) => c.ports ?? [])
+    .find((p) => p.name === CONTAINER_PORT_NAME)?.containerPort;
+  return ready && !pod?.metadata?.deletionTimestamp && address && port ? { address, port } : undefined;
+}
+
+/** Why `served` is not what was intended, or undefined when it is. */
+function mismatch(served: ServedTls, want: Awaited<ReturnType<typeof expectation>>): string | undefined {
+  if (!want.tls) return served.offered ? `still offers TLS (serial ${served.leaf.serialHex})` : undefined;
+  if (!served.offered) return 'does not offer TLS (answers the SSLRequest with N)';
+  if (served.leaf.fingerprintSha256 !== want.tls.fingerprintSha256) {
+    return `serves serial ${served.leaf.serialHex} (${served.leaf.fingerprintSha256.slice(0, 23)}…), not the intended certificate (${want.tls.fingerprintSha256.slice(0, 23)}…)`;
+  }
+  if (served.chainError)
+    return `serves a certificate that does not verify against ca.crt of Secret ${want.tls.serverSecretName}: ${served.chainError}`;
+  if (served.hostnameError) return `serves a certificate not valid for ${want.hostname}: ${served.hostnameError}`;
+  return undefined;
+}
+
+export async function waitUntilPodServes(
+  kube: Kube,
+  target: ServingTarget,
+  hooks: WaitHooks,
+  opts: { timeoutMs: number; pollMs?: number },
+): Promise<ServingCheck> {
+  const pollMs = opts.pollMs ?? 250;
+  const started = Date.now();
+  let probes = 0;
+  let reloads = 0;
+  let lastReload = 0;
+  let why = 'not probed yet';
+  // The Secrets and spec do not change during one call (the swap or the restore came before it).
+  const want = await expectation(kube, target);
+  for (;;) {
+    hooks.progress({ phase: `probing: ${why}` });
+    const pod = await getOrUndefined(() =>
+      kube.core.readNamespacedPod({ name: target.pod, namespace: target.namespace }),
+    );
+    const at = podAddress(pod);
+    if (!at) {
+      why = 'is not Ready or has no address';
+    } else {
+      try {
+        if (target.reload && Date.now() - lastReload >= RELOAD_EVERY_MS) {
+          const conn: AdminConnection = { ...at, ...want.admin, tls: want.tls?.adminTls };
+          await reloadPgBouncer(conn);
+          reloads++;
+          lastReload = Date.now();
+        }
+        const served = await probeServedTls({
+          ...at,
+          hostname: want.hostname,
+          caBundle: want.tls?.caBundle ?? '',
+        });
+        probes++;
+        const wrong = mismatch(served, want);
+        if (!wrong) {
+          return {
+            pod: target.pod,
+            address: `${at.address}:${at.port}`,
+            served: served.offered
+              ? {
+                  tls: true,
+                  serialHex: served.leaf.serialHex,
+                  fingerprintSha256: served.leaf.fingerprintSha256,
+                  notAfter: served.leaf.notAfter,
+                }
+              : { tls: false },
+            probes,
+            reloads,
+            elapsedMs: Date.now() - started,
+          };
+        }
+        why = wrong;
+      } catch (err) {
+        why = `cannot be probed at ${at.address}:${at.port}: ${(err as Error).message}`;
+      }
+    }
+    if (Date.now() - started >= opts.timeoutMs) {
+      throw ApplicationFailure.nonRetryable(
+        `pod ${target.pod} ${why} after ${Math.round((Date.now() - started) / 1000)} s${target.reload ? ` and ${reloads} RELOAD(s)` : ''}`,
+        'ServedCertificateMismatch',
+      );
+    }
+    await hooks.sleep(pollMs);
+  }
+}

@@ -1,0 +1,22 @@
+// Entry point of the trigger watcher process: watches PgBouncerOpsRequests (all namespaces, or
+// PGBTLS_WATCH_NAMESPACES) and starts their workflows on PGBTLS_TASK_QUEUE.
+import { loadConfig } from '../lib/config.js';
+import { createKube } from '../lib/kube/kube.js';
+import { stopOnSignals } from '../lib/lifecycle.js';
+import { createLogger } from '../lib/log.js';
+import { createTemporalClient } from './temporal.js';
+import { startWatcher } from './watcher.js';
+
+const logger = createLogger({ component: 'watcher' });
+const config = loadConfig();
+const client = createTemporalClient(config);
+const watcher = await startWatcher({ kube: createKube(config.kubeconfig), config, logger, client });
+logger.info('watcher running', {
+  taskQueue: config.taskQueue,
+  namespace: config.temporal.namespace,
+  address: config.temporal.connectionOptions.address,
+});
+stopOnSignals(async () => {
+  await watcher.stop();
+  await client.connection.close();
+}, logger);

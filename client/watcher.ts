@@ -1,0 +1,323 @@
+// The trigger watcher (DESIGN §2): an informer on PgBouncerOpsRequests that starts one
+// reconfigureTLS workflow per unfinished request and cancels it when the request is deleted.
+// The workflow id is derived from the request's uid and started with USE_EXISTING /
+// REJECT_DUPLICATE, so restarts, re-lists after 410 Gone and several replicas converge on one run,
+// and a finished request never runs again. A request deleted while no watcher watched sends no
+// delete event; after every full list an orphan sweep finds its open run and cancels it too.
+import type { KubernetesListObject, ObjectCache } from '@kubernetes/client-node';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { OPS_GROUP, type PgBouncerOpsRequest } from '../lib/api/types.js';
+import type { Config } from '../lib/config.js';
+import { startResilientInformer, type ResilientInformer } from '../lib/kube/informer.js';
+import { KeyedSerialQueue } from '../lib/keyed-queue.js';
+import { getOrUndefined, type Kube } from '../lib/kube/kube.js';
+import type { Logger } from '../lib/log.js';
+import type { OpsRequestRef } from '../lib/planner/types.js';
+import { workflowIdFor } from '../workflows/ids.js';
+import { SEARCH_ATTRIBUTES } from '../workflows/progress.js';
+import { openRunsQuery, orphanCandidates, requestIsGone } from './orphan-sweep.js';
+
+export const FINISHED_PHASES = new Set(['Successful', 'Failed', 'Skipped']);
+export const WORKFLOW_TYPE = 'reconfigureTLS';
+/** The orphan-sweep scope of a watcher of all namespaces (a namespace name cannot contain '*'). */
+const ALL = '*';
+
+/** One measured start: request created (API server clock, 1 s resolution) → workflow start acknowledged. */
+export interface StartLatency {
+  workflowId: string;
+  createdAt: string;
+  /** When the watcher first saw the request. */
+  observedAt: number;
+  startedAt: number;
+  latencyMs: number;
+}
+
+/** Starts measured by every watcher in this process, newest last (bounded). For tests and the README. */
+export const startLatencies: StartLatency[] = [];
+const MAX_LATENCIES = 10_000;
+
+export interface WatcherDeps {
+  kube: Kube;
+  config: Config;
+  logger: Logger;
+  client: Client;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export interface Watcher {
+  stop(): Promise<void>;
+}
+
+interface Tracked {
+  ref: OpsRequestRef;
+  request?: PgBouncerOpsRequest;
+  deleted: boolean;
+  /** Deleted while no watcher watched: found by the orphan sweep, not by a delete event. */
+  orphan?: boolean;
+  observedAt: number;
+  /** The watcher started (or found) its workflow, or decided to leave it alone. */
+  settled: boolean;
+  attempt: number;
+}
+
+const refOf = (r: PgBouncerOpsRequest): OpsRequestRef => ({
+  namespace: r.metadata.namespace!,
+  name: r.metadata.name!,
+  uid: r.metadata.uid!,
+});
+
+/** True for errors that mean "Temporal is not reachable right now" rather than "this call is wrong". */
+export function isTemporalUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; code?: number; message?: string; cause?: unknown };
+  if (e?.name === 'ServiceError' && e.cause) return isTemporalUnavailable(e.cause);
+  // gRPC UNAVAILABLE (14), DEADLINE_EXCEEDED (4), RESOURCE_EXHAUSTED (8)
+  if (typeof e?.code === 'number' && [4, 8, 14].includes(e.code)) return true;
+  return /UNAVAILABLE|failed to connect|deadline exceeded/i.test(e?.message ?? '');
+}
+
+export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
+  const { kube, config, client } = deps;
+  const logger = deps.logger.child({ component: 'watcher' });
+  const minBackoff = deps.minBackoffMs ?? 500;
+  const maxBackoff = deps.maxBackoffMs ?? 30_000;
+  const tracked = new Map<string, Tracked>(); // by workflow id
+  const ignoredTypes = new Set<string>(); // uids of non-ReconfigureTLS requests already logged
+  const timers = new Set<NodeJS.Timeout>();
+  // Runs whose cancellation Temporal accepted. They stay open while they compensate, and a sweep
+  // in that time must not cancel (and log) them again.
+  const cancelRequested = new Set<string>();
+  let stopped = false;
+  let temporalOutageSince: number | undefined;
+
+  const temporalOk = () => {
+    if (temporalOutageSince !== undefined) {
+      logger.info('Temporal reachable again', { outageMs: Date.now() - temporalOutageSince });
+      temporalOutageSince = undefined;
+    }
+  };
+  const temporalDown = (err: unknown) => {
+    if (temporalOutageSince === undefined) {
+      temporalOutageSince = Date.now();
+      logger.warn('Temporal unreachable; retrying with backoff', { error: err });
+    }
+  };
+
+  const later = (attempt: number, fn: () => void) => {
+    if (stopped) return;
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        fn();
+      },
+      Math.min(minBackoff * 2 ** attempt, maxBackoff),
+    );
+    timers.add(timer);
+  };
+  const retryLater = (id: string, t: Tracked) => later(t.attempt++, () => queue.enqueue(id));
+
+  async function start(id: string, t: Tracked, request: PgBouncerOpsRequest): Promise<void> {
+    const log = logger.child({ request: `${t.ref.namespace}/${t.ref.name}`, workflowId: id });
+    try {
+      await client.workflow.start(WORKFLOW_TYPE, {
+        workflowId: id,
+        taskQueue: config.taskQueue,
+        args: [{ request: t.ref }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.namespace, value: t.ref.namespace },
+          { key: SEARCH_ATTRIBUTES.opsType, value: request.spec.type },
+          ...(request.spec.databaseRef?.name
+            ? [{ key: SEARCH_ATTRIBUTES.pgbouncer, value: request.spec.databaseRef.name }]
+            : []),
+        ],
+        staticSummary: `ReconfigureTLS ${t.ref.namespace}/${t.ref.name} on PgBouncer ${request.spec.databaseRef?.name ?? '?'}`,
+        staticDetails: describeTlsSpec(request),
+      });
+      temporalOk();
+      const startedAt = Date.now();
+      const createdAt = String(request.metadata.creationTimestamp ?? '');
+      const created = Date.parse(createdAt);
+      startLatencies.push({
+        workflowId: id,
+        createdAt,
+        observedAt: t.observedAt,
+        startedAt,
+        latencyMs: Number.isNaN(created) ? startedAt - t.observedAt : startedAt - created,
+      });
+      if (startLatencies.length > MAX_LATENCIES) startLatencies.shift();
+      log.info('workflow started (or already running)');
+      t.settled = true;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        temporalOk();
+        log.debug('workflow already ran for this request');
+        t.settled = true;
+        return;
+      }
+      if (isTemporalUnavailable(err)) temporalDown(err);
+      else log.warn('could not start workflow; retrying', { error: err });
+      retryLater(id, t);
+    }
+  }
+
+  async function cancel(id: string, t: Tracked): Promise<void> {
+    const log = logger.child({ request: `${t.ref.namespace}/${t.ref.name}`, workflowId: id });
+    try {
+      await client.workflow.getHandle(id).cancel();
+      temporalOk();
+      cancelRequested.add(id);
+      if (t.orphan) log.info('request was deleted while the watcher was away: orphaned workflow cancelled');
+      else log.info('request deleted: workflow cancelled');
+      tracked.delete(id);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError || isAlreadyClosed(err)) {
+        temporalOk();
+        tracked.delete(id);
+        return;
+      }
+      if (isTemporalUnavailable(err)) temporalDown(err);
+      else log.warn('could not cancel workflow; retrying', { error: err });
+      retryLater(id, t);
+    }
+  }
+
+  const queue = new KeyedSerialQueue(async (id) => {
+    const t = tracked.get(id);
+    if (!t || stopped) return;
+    if (t.deleted) return cancel(id, t);
+    if (t.settled || !t.request) return;
+    return start(id, t, t.request);
+  });
+
+  const onChange = (obj: PgBouncerOpsRequest, verb: 'add' | 'update' | 'delete') => {
+    if (!obj.metadata?.uid) return;
+    const ref = refOf(obj);
+    const id = workflowIdFor(ref);
+    if (verb === 'delete') {
+      const t = tracked.get(id) ?? { ref, deleted: true, observedAt: Date.now(), settled: false, attempt: 0 };
+      t.deleted = true;
+      t.attempt = 0;
+      tracked.set(id, t);
+      queue.enqueue(id);
+      return;
+    }
+    if (obj.spec?.type !== 'ReconfigureTLS') {
+      if (!ignoredTypes.has(ref.uid)) {
+        ignoredTypes.add(ref.uid);
+        logger.info('not a ReconfigureTLS request; leaving it alone', {
+          request: `${ref.namespace}/${ref.name}`,
+          type: obj.spec?.type,
+        });
+      }
+      return;
+    }
+    const existing = tracked.get(id);
+    if (existing) {
+      existing.request = obj;
+      return; // started or being started: status updates from the workflow need nothing
+    }
+    if (FINISHED_PHASES.has(obj.status?.phase ?? '')) return;
+    tracked.set(id, { ref, request: obj, deleted: false, observedAt: Date.now(), settled: false, attempt: 0 });
+    queue.enqueue(id);
+  };
+
+  const api = { group: OPS_GROUP, version: 'v1alpha1', plural: 'pgbounceropsrequests' };
+  // The orphan sweep of one informer's scope (a namespace, or ALL), after each of its full lists.
+  const caches = new Map<string, ObjectCache<PgBouncerOpsRequest>>();
+  const sweepFailures = new Map<string, number>();
+
+  async function sweepOrphans(scope: string): Promise<void> {
+    const cache = caches.get(scope)!;
+    const query = openRunsQuery({
+      workflowType: WORKFLOW_TYPE,
+      taskQueue: config.taskQueue,
+      namespaces: scope === ALL ? config.watchNamespaces : [scope],
+    });
+    const open = new Set<string>();
+    for await (const run of client.workflow.list({ query })) open.add(run.workflowId);
+    temporalOk();
+    for (const id of cancelRequested) if (!open.has(id)) cancelRequested.delete(id); // closed by now
+    for (const { workflowId, ref } of orphanCandidates(open, (r) => cache.get(r.name, r.namespace)?.metadata?.uid)) {
+      if (stopped) return;
+      if (cancelRequested.has(workflowId) || tracked.get(workflowId)?.deleted) continue;
+      // The cache may not hold a request created a moment ago; the API server is the authority.
+      const live = (await getOrUndefined(() =>
+        kube.custom.getNamespacedCustomObject({ ...api, namespace: ref.namespace, name: ref.name }),
+      )) as PgBouncerOpsRequest | undefined;
+      if (!requestIsGone(ref, live?.metadata?.uid)) continue;
+      tracked.set(workflowId, { ref, deleted: true, orphan: true, observedAt: Date.now(), settled: false, attempt: 0 });
+      queue.enqueue(workflowId);
+    }
+  }
+
+  const sweeps = new KeyedSerialQueue(async (scope) => {
+    if (stopped) return;
+    try {
+      await sweepOrphans(scope);
+      sweepFailures.delete(scope);
+    } catch (err) {
+      const failures = sweepFailures.get(scope) ?? 0;
+      if (isTemporalUnavailable(err)) temporalDown(err);
+      else if (failures === 0) logger.warn('orphan sweep failed; retrying with backoff', { scope, error: err });
+      sweepFailures.set(scope, failures + 1);
+      later(failures, () => sweeps.enqueue(scope));
+    }
+  });
+
+  const namespaces = config.watchNamespaces.length ? config.watchNamespaces : [undefined];
+  const informers: ResilientInformer<PgBouncerOpsRequest>[] = [];
+  for (const namespace of namespaces) {
+    informers.push(
+      await startResilientInformer<PgBouncerOpsRequest>({
+        kube,
+        path: namespace
+          ? `/apis/${OPS_GROUP}/v1alpha1/namespaces/${namespace}/pgbounceropsrequests`
+          : `/apis/${OPS_GROUP}/v1alpha1/pgbounceropsrequests`,
+        list: async () =>
+          (namespace
+            ? await kube.custom.listNamespacedCustomObject({ ...api, namespace })
+            : await kube.custom.listClusterCustomObject(api)) as KubernetesListObject<PgBouncerOpsRequest>,
+        what: `PgBouncerOpsRequests in ${namespace ?? 'all namespaces'}`,
+        logger,
+        onChange,
+        onListed: (cache) => {
+          caches.set(namespace ?? ALL, cache);
+          sweeps.enqueue(namespace ?? ALL);
+        },
+        minBackoffMs: minBackoff,
+        maxBackoffMs: maxBackoff,
+      }),
+    );
+  }
+  logger.info('watching PgBouncerOpsRequests', {
+    namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all',
+    taskQueue: config.taskQueue,
+  });
+
+  return {
+    async stop() {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await Promise.all(informers.map((i) => i.stop()));
+      await Promise.all([queue.drain(), sweeps.drain()]);
+    },
+  };
+}
+
+function isAlreadyClosed(err: unknown): boolean {
+  return /already completed|already closed|not found/i.test((err as Error)?.message ?? '');
+}
+
+function describeTlsSpec(r: PgBouncerOpsRequest): string {
+  const tls = r.spec.tls ?? {};
+  const parts: string[] = [];
+  if (tls.remove) parts.push('remove TLS');
+  if (tls.rotateCertificates) parts.push('rotate certificates');
+  if (tls.issuerRef) parts.push(`issuer ${tls.issuerRef.kind}/${tls.issuerRef.name}`);
+  if (tls.certificates?.length) parts.push(`certificates: ${tls.certificates.map((c) => c.alias).join(', ')}`);
+  if (tls.sslMode) parts.push(`sslMode ${tls.sslMode}`);
+  return `PgBouncerOpsRequest \`${r.metadata.namespace}/${r.metadata.name}\` (uid ${r.metadata.uid}): ${parts.join('; ') || 'no TLS change'}`;
+}

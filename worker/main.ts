@@ -1,0 +1,30 @@
+// Entry point of the worker process: Prometheus metrics (the SDK's and ours) and a health
+// endpoint next to the worker; SIGTERM/SIGINT drain it (the SDK's Runtime handles the signals).
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../lib/config.js';
+import { createKube } from '../lib/kube/kube.js';
+import { createLogger } from '../lib/log.js';
+import { serveHealth } from './health.js';
+import { createWorker } from './worker.js';
+
+const logger = createLogger({ component: 'worker' });
+const config = loadConfig();
+Runtime.install({
+  logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as 'WARN') ?? 'WARN'),
+  telemetryOptions: config.metricsAddress
+    ? { metrics: { prometheus: { bindAddress: config.metricsAddress } } }
+    : undefined,
+});
+const { worker, connection } = await createWorker({ kube: createKube(config.kubeconfig), config, logger });
+const health = config.healthAddress ? await serveHealth(config.healthAddress, () => worker.getState()) : undefined;
+logger.info('worker running', {
+  taskQueue: config.taskQueue,
+  namespace: config.temporal.namespace,
+  address: config.temporal.connectionOptions.address,
+  metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',
+  health: config.healthAddress ? `http://${config.healthAddress}/healthz` : 'off',
+});
+await worker.run();
+health?.close();
+await connection.close();
+logger.info('worker stopped');
