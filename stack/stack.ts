@@ -36,6 +36,16 @@ export function runtimeDirFor(stateDir: string): string {
   return join(tmpdir(), `pgbtls-${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 10)}`);
 }
 
+/**
+ * The loopback /16 the stand-in gives this stack's pods (`127.B`, B in 16..254), derived from the
+ * state directory like runtimeDirFor, so stacks side by side (a test's own stack, a second checkout)
+ * do not hand out the same pod addresses.
+ */
+export function podNetworkFor(stateDir: string): string {
+  const h = createHash('sha256').update(resolve(stateDir)).digest();
+  return `127.${16 + (h.readUInt16BE(0) % 239)}`;
+}
+
 export interface RunningStack {
   info: StackInfo;
   timings: Record<string, number>;
@@ -106,6 +116,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: temporal.namespace,
       PGBTLS_KUBELET_PODS_DIR: join(runtimeDirFor(stateDir), 'pods'),
+      PGBTLS_KUBELET_POD_NETWORK: podNetworkFor(stateDir),
     };
     const node = process.execPath;
     await timed(timings, 'processes', async () => {

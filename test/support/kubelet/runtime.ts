@@ -39,6 +39,8 @@ export interface PgBouncerRuntimeOptions {
   projectionDelayMs: number;
   /** How often running pods' Secrets are compared with their files. */
   syncPeriodMs?: number;
+  /** The first two octets of this node's pod addresses, e.g. `127.42` (see podNetworkFor). */
+  podNetwork: string;
 }
 
 interface SecretVolume {
@@ -67,6 +69,7 @@ interface RunningPod {
 const READY_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
 const CONTAINER_START_ATTEMPTS = 5;
+const POD_ADDRESSES = 254 * 256;
 
 const hashData = (data: Record<string, string> | undefined) =>
   createHash('sha256')
@@ -219,14 +222,19 @@ export class PgBouncerRuntime implements PodRuntime {
     await Promise.all([...this.pods.keys()].map((uid) => this.stop({ metadata: { uid } } as V1Pod)));
   }
 
+  /**
+   * Pod addresses come from this stack's own /16 of the loopback range (`<podNetwork>.H.L`), so
+   * stacks running side by side never hand out the same pod IP, and a node holds ~65,000 pods.
+   */
   private allocateIp(): string {
     const inUse = new Set([...[...this.pods.values()].map((p) => p.ip), ...this.addressOnly.values()]);
-    for (let i = 0; i < 250; i++) {
-      const ip = `127.0.1.${this.nextHost}`;
-      this.nextHost = (this.nextHost % 250) + 1;
+    for (let i = 0; i < POD_ADDRESSES; i++) {
+      const n = this.nextHost;
+      this.nextHost = (this.nextHost % POD_ADDRESSES) + 1;
+      const ip = `${this.opts.podNetwork}.${Math.floor((n - 1) / 254)}.${((n - 1) % 254) + 1}`;
       if (!inUse.has(ip)) return ip;
     }
-    throw new Error('no free pod address left on the stand-in node (250 pods running)');
+    throw new Error(`no free pod address left on the stand-in node (${POD_ADDRESSES} pods running)`);
   }
 
   private async readSecrets(namespace: string): Promise<Map<string, V1Secret>> {
