@@ -1,6 +1,7 @@
 // The way back (DESIGN §4): on failure, cancellation or spec.timeout, undo what the runbook did,
 // as recorded in the rollout's Undo state, then mark the request Failed.
 import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
+import { FAILURE_TYPES } from '../lib/failure-types.js';
 import { describeFailure } from './failures.js';
 import { compensationOptions, compensationPodOptions } from './options.js';
 import { callActivity, conditionUpdate, countOutcome, describeServing, type Rollout } from './run.js';
@@ -50,7 +51,7 @@ export async function compensate(run: Rollout, err: unknown): Promise<never> {
   if (isCancellation(err)) throw err; // the run ends Cancelled, after compensating
   throw ApplicationFailure.nonRetryable(
     `PgBouncerOpsRequest ${request.namespace}/${request.name} failed and was rolled back: ${cause}`,
-    'ReconfigureTLSFailed',
+    FAILURE_TYPES.reconfigureTLSFailed,
   );
 }
 

@@ -13,6 +13,7 @@ import {
 import type { PodPlan, OpsRequestRef, Plan } from '../lib/planner/types.js';
 import type { MintedCertificate } from '../activities/certificates/mint.js';
 import type { ServingCheck } from '../activities/pgbouncer/served-certificate.js';
+import { FAILURE_TYPES } from '../lib/failure-types.js';
 import { compensate } from './compensate.js';
 import { describeFailure } from './failures.js';
 import { compensationOptions, forwardOptions, podWaitOptions } from './options.js';
@@ -25,6 +26,7 @@ import {
   startRollout,
   startRun,
   step,
+  stepLimitsOf,
   type Rollout,
   type Run,
   type StepLimits,
@@ -52,7 +54,7 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
   if (turn.outcome === 'invalid') {
     throw ApplicationFailure.nonRetryable(
       `invalid PgBouncerOpsRequest ${request.namespace}/${request.name}: ${turn.message}`,
-      'InvalidInput',
+      FAILURE_TYPES.invalidInput,
     );
   }
   const rollout = startRollout(run, turn.plan, turn.limits);
@@ -108,8 +110,7 @@ async function waitForTurn(run: Run): Promise<Turn> {
       await callActivity(forwardOptions, 'release the PgBouncer', 'releaseTurn', request, planned.pgbouncer ?? '');
       return await markInvalid(run, planned.result.errors);
     }
-    const { stepTimeoutMs, maxRetries } = planned;
-    return { outcome: 'acquired', plan: planned.result.plan, limits: { stepTimeoutMs, maxRetries } };
+    return { outcome: 'acquired', plan: planned.result.plan, limits: stepLimitsOf(planned, planned.result.plan) };
   } catch (err) {
     const cause = isCancellation(err) ? 'the request was cancelled before it started' : describeFailure(err);
     run.stage('Failed', cause);
@@ -130,7 +131,7 @@ async function waitForTurn(run: Run): Promise<Turn> {
     if (isCancellation(err)) throw err;
     throw ApplicationFailure.nonRetryable(
       `PgBouncerOpsRequest ${request.namespace}/${request.name} failed: ${cause}`,
-      'ReconfigureTLSFailed',
+      FAILURE_TYPES.reconfigureTLSFailed,
     );
   }
 }

@@ -12,11 +12,12 @@ import {
   upsertSearchAttributes,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import type { Activities, PlannedRequest } from '../activities/index.js';
 import type { MintedCertificate } from '../activities/certificates/mint.js';
 import type { StatusUpdate } from '../activities/kubernetes/ops-request.js';
 import type { ServingCheck } from '../activities/pgbouncer/served-certificate.js';
 import type { OpsRequestRef, Plan } from '../lib/planner/types.js';
+import { FAILURE_TYPES } from '../lib/failure-types.js';
 import { describeFailure, isNonRetryable } from './failures.js';
 import { forwardOptions } from './options.js';
 import { progressQuery, SEARCH_ATTRIBUTES, type Progress } from './progress.js';
@@ -85,6 +86,17 @@ export interface StepLimits {
   maxRetries: number;
 }
 
+/**
+ * The plan's step limits. Runs planned before the plan carried them (recorded histories) find them
+ * beside the plan in the planReconfiguration result.
+ */
+export function stepLimitsOf(planned: PlannedRequest & Partial<StepLimits>, plan: Partial<StepLimits>): StepLimits {
+  return {
+    stepTimeoutMs: plan.stepTimeoutMs ?? planned.stepTimeoutMs ?? 0,
+    maxRetries: plan.maxRetries ?? planned.maxRetries ?? 1,
+  };
+}
+
 /** A run with its plan: the state every phase after the turn reads and adds to. */
 export interface Rollout extends Run {
   plan: Plan;
@@ -131,7 +143,7 @@ export async function step<T>(run: Rollout, name: string, fn: () => Promise<T>):
         ? `${name} did not finish within spec.timeout (${stepTimeoutMs} ms)`
         : describeFailure(err);
       if (attempt >= maxRetries || (!isCancellation(err) && isNonRetryable(err))) {
-        throw ApplicationFailure.nonRetryable(`${name} failed: ${cause}`, 'StepFailed');
+        throw ApplicationFailure.nonRetryable(`${name} failed: ${cause}`, FAILURE_TYPES.stepFailed);
       }
       await run.status(
         conditionUpdate(name, false, 'Retrying', `attempt ${attempt + 1} failed: ${cause}; retrying`),
