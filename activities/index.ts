@@ -41,7 +41,18 @@ function activityWaitHooks() {
 }
 
 export function createActivities({ kube, config, logger }: ActivityDeps) {
-  const log = (ref: { namespace: string; name: string }) => logger.child({ request: `${ref.namespace}/${ref.name}` });
+  /** Our logger, with the request and the ids that find this line's run and activity in Temporal. */
+  const log = (ref: { namespace: string; name: string }) => {
+    const { activityId, activityType, attempt, workflowExecution } = Context.current().info;
+    return logger.child({
+      request: `${ref.namespace}/${ref.name}`,
+      workflowId: workflowExecution?.workflowId,
+      runId: workflowExecution?.runId,
+      activityType,
+      activityId,
+      attempt,
+    });
+  };
   return {
     // --- kubernetes: the ops request ---
     async planReconfiguration(ref: OpsRequestRef): Promise<PlannedRequest> {

@@ -1,6 +1,7 @@
 // ReconfigureTLS end to end on the real stack: a worker process runs the workflow against the
 // real API server and controller manager; the kubelet stand-in restarts the pods.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { PgBouncerOpsRequest } from '../../lib/api/types.js';
@@ -143,6 +144,17 @@ describe('the four intents on one 3-replica PgBouncer', () => {
     );
     expect(restarts).toEqual({ 'pb-0': 1, 'pb-1': 1, 'pb-2': 1 });
     expect(run.result!.restartedPods.map((p) => p.pod)).toEqual(['pb-2', 'pb-1', 'pb-0']);
+    // Activity log lines say which run and which activity they come from.
+    const minted = readFileSync(worker.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"msg":"minted"') && l.includes(`"request":"${namespace}/add-tls"`))
+      .map((l) => JSON.parse(l));
+    expect(minted).toHaveLength(2);
+    for (const line of minted) {
+      expect(line).toMatchObject({ workflowId: run.handle.workflowId, activityType: 'mintCertificate', attempt: 1 });
+      expect(line.runId).toBe(run.handle.firstExecutionRunId);
+      expect(line.activityId).toEqual(expect.any(String));
+    }
 
     for (const alias of ['server', 'client']) {
       const crt = await secretText(namespace, `${pb}-${alias}-cert`, 'tls.crt');
