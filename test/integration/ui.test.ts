@@ -9,7 +9,7 @@ import { repoRoot } from '../../stack/tools.js';
 import { workflowIdFor } from '../../workflows/ids.js';
 import { createTestNamespace, eventually, stackInfo } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
-import { closeTestClient, startWorkerProcess, testClient, type WorkerProcess } from '../support/temporal.js';
+import { closeTestClient, startReconfigureTLS, startWorkerProcess, type WorkerProcess } from '../support/temporal.js';
 import { createCaIssuer, createOpsRequest } from '../support/tls-fixtures.js';
 
 const taskQueue = `ui-${randomBytes(3).toString('hex')}`;
@@ -52,9 +52,7 @@ test('filter by PgBouncer, open the run, see the step summaries', async () => {
     databaseRef: { name: pb },
     tls: { issuerRef: { apiGroup: 'cert-manager.io', kind: 'Issuer', name: 'ca' } },
   });
-  const handle = await (
-    await testClient()
-  ).workflow.start('reconfigureTLS', { taskQueue, workflowId: workflowIdFor(ref), args: [{ request: ref }] });
+  const handle = await startReconfigureTLS(taskQueue, ref);
   await handle.result();
 
   // Tall enough for the whole timeline: the UI renders only the rows that fit the page.

@@ -3,13 +3,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
+import { reconfigureTLSStartOptions } from '../../client/start.js';
 import type { OpsRequestRef } from '../../lib/planner/types.js';
-import { workflowIdFor } from '../../workflows/ids.js';
-import type { ReconfigureTLSResult } from '../../workflows/reconfigure-tls.js';
+import { reconfigureTLS, type ReconfigureTLSResult } from '../../workflows/reconfigure-tls.js';
 import { freePort } from '../../stack/ports.js';
 import { repoRoot } from '../../stack/tools.js';
 import { stackInfo } from './cluster.js';
+import { readOpsRequest } from './tls-fixtures.js';
 
 let client: Client | undefined;
 export async function testClient(): Promise<Client> {
@@ -23,21 +29,23 @@ export async function testClient(): Promise<Client> {
   return client;
 }
 
-/** Starts the workflow for an ops request the way the watcher does (same id), on a test's task queue. */
-export async function startReconfigureTLS(taskQueue: string, ref: OpsRequestRef): Promise<WorkflowHandle> {
-  return (await testClient()).workflow.start('reconfigureTLS', {
-    taskQueue,
-    workflowId: workflowIdFor(ref),
-    args: [{ request: ref }],
-  });
+/** Starts the workflow for an ops request with the watcher's start options, on a test's task queue. */
+export async function startReconfigureTLS(
+  taskQueue: string,
+  ref: OpsRequestRef,
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof reconfigureTLS>> {
+  const request = await readOpsRequest(ref);
+  return (await testClient()).workflow.start(reconfigureTLS, reconfigureTLSStartOptions(request, taskQueue));
 }
 
 /** Waits for the run to end: its result, or the failure it ended with. */
-export async function outcomeOf(handle: WorkflowHandle): Promise<{ result?: ReconfigureTLSResult; failure?: Error }> {
+export async function outcomeOf(
+  handle: WorkflowHandle<typeof reconfigureTLS>,
+): Promise<{ result?: ReconfigureTLSResult; failure?: Error }> {
   try {
-    return { result: (await handle.result()) as ReconfigureTLSResult };
+    return { result: await handle.result() };
   } catch (err) {
-    return { failure: err as Error };
+    return { failure: err instanceof Error ? err : new Error(String(err)) };
   }
 }
 
