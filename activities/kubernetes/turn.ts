@@ -2,7 +2,7 @@
 // coordination Lease named after the PgBouncer, taken with create / compare-and-swap, so two
 // workflows can never both believe they hold it.
 import type { V1Lease } from '@kubernetes/client-node';
-import { OPS_REQUESTS } from '../../lib/api/resources.js';
+import { FINISHED_PHASES, OPS_REQUESTS } from '../../lib/api/resources.js';
 import type { PgBouncerOpsRequest } from '../../lib/api/types.js';
 import { classifyKubeError, getOrUndefined, isNotFound, type Kube } from '../../lib/kube/kube.js';
 import type { OpsRequestRef } from '../../lib/planner/types.js';
@@ -12,8 +12,7 @@ import { readOpsRequest } from './ops-request.js';
 export type TurnOutcome =
   { outcome: 'acquired' } | { outcome: 'wait'; blockedBy: string } | { outcome: 'skipped'; supersededBy: string };
 
-const TERMINAL = new Set(['Successful', 'Failed', 'Skipped']);
-const isTerminal = (r: PgBouncerOpsRequest) => TERMINAL.has(r.status?.phase ?? '');
+const isTerminal = (r: PgBouncerOpsRequest) => FINISHED_PHASES.has(r.status?.phase ?? '');
 const holderId = (r: { name: string; uid: string }) => `${r.name}/${r.uid}`;
 export const leaseName = (pgbouncer: string) => `pgbouncer-ops-${pgbouncer}`;
 
