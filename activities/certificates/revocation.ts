@@ -1,5 +1,6 @@
 // "Revoke" as PgBouncer allows it (it has no CRL option): stop serving, delete the key, and
 // record the serial in a CRL that the CA publishes next to its own Secret, `<ca-secret>-crl`.
+import { crlSecretName } from '../../lib/api/names.js';
 import { buildCrl } from '../../lib/certificates/index.js';
 import type { Kube } from '../../lib/kube/kube.js';
 import type { IssuerSummary, Plan } from '../../lib/planner/types.js';
@@ -12,7 +13,6 @@ interface RevokedEntry {
   reason: 'superseded' | 'cessationOfOperation' | 'affiliationChanged';
 }
 
-export const crlSecretName = (issuer: IssuerSummary) => `${issuer.caSecretName}-crl`;
 const CRL_VALIDITY_MS = 7 * 24 * 3600_000;
 
 export async function recordRevocations(
@@ -36,7 +36,7 @@ export async function recordRevocations(
   const written: { crlSecret: string; serials: string[] }[] = [];
   for (const { issuer, serials } of byIssuer.values()) {
     const ca = await loadIssuerCA(kube, issuer);
-    const name = crlSecretName(issuer);
+    const name = crlSecretName(issuer.caSecretName);
     const existing = await readSecret(kube, issuer.caSecretNamespace, name);
     const entries: RevokedEntry[] = existing ? JSON.parse(unb64(existing.data?.['revoked.json']) || '[]') : [];
     const known = new Set(entries.map((e) => e.serialHex));

@@ -5,7 +5,7 @@ import type { PgBouncer } from '../../lib/api/types.js';
 import { mergePatch, type Kube } from '../../lib/kube/kube.js';
 import { PGBOUNCERS } from '../../lib/api/resources.js';
 import type { OpsRequestRef, Plan } from '../../lib/planner/types.js';
-import { certificateSecretName, configSecretName } from '../../lib/api/names.js';
+import { certificateSecretName, configSecretName, snapshotSecretName } from '../../lib/api/names.js';
 import { objectGone } from '../failures.js';
 import { readPgBouncer } from './pause.js';
 import {
@@ -25,9 +25,6 @@ export interface Snapshot {
   secrets: Record<string, SecretContent | null>;
 }
 
-export const snapshotSecretName = (pgbouncer: string, ref: OpsRequestRef) =>
-  `${pgbouncer}-tls-snapshot-${ref.uid.slice(0, 8)}`;
-
 /** Every Secret the plan may change: the certificate Secrets before and after, and the config. */
 export function touchedSecretNames(pb: PgBouncer, plan: Plan): string[] {
   const names = new Set<string>([configSecretName(pb.metadata.name!), ...plan.deleteSecrets]);
@@ -41,7 +38,7 @@ export async function takeSnapshot(kube: Kube, ref: OpsRequestRef, plan: Plan): 
   const { namespace, name } = plan.pgbouncer;
   const pb = await readPgBouncer(kube, namespace, name);
   if (!pb) throw objectGone(`PgBouncer ${namespace}/${name} no longer exists`);
-  const snapshotName = snapshotSecretName(name, ref);
+  const snapshotName = snapshotSecretName(name, ref.uid);
   if (await readSecret(kube, namespace, snapshotName)) return snapshotName;
   const snapshot: Snapshot = {
     pgbouncerSpec: { tls: pb.spec.tls, sslMode: pb.spec.sslMode, authType: pb.spec.connectionPool?.authType },

@@ -6,6 +6,7 @@ import { FINISHED_PHASES, OPS_REQUESTS } from '../../lib/api/resources.js';
 import type { PgBouncerOpsRequest } from '../../lib/api/types.js';
 import { classifyKubeError, getOrUndefined, isNotFound, type Kube } from '../../lib/kube/kube.js';
 import type { OpsRequestRef } from '../../lib/planner/types.js';
+import { leaseName } from '../../lib/api/names.js';
 import { objectGone } from '../failures.js';
 import { readOpsRequest } from './ops-request.js';
 
@@ -14,7 +15,6 @@ export type TurnOutcome =
 
 const isTerminal = (r: PgBouncerOpsRequest) => FINISHED_PHASES.has(r.status?.phase ?? '');
 const holderId = (r: { name: string; uid: string }) => `${r.name}/${r.uid}`;
-export const leaseName = (pgbouncer: string) => `pgbouncer-ops-${pgbouncer}`;
 
 /** KubeDB's order: creationTimestamp, then name on a tie. */
 function compareAge(a: PgBouncerOpsRequest, b: PgBouncerOpsRequest): number {

@@ -13,6 +13,20 @@ export const MANAGED_BY = 'kubedb.com';
 /** Annotation on the pod template: sha256 of the pgbouncer.ini the pod was created with. */
 export const CONFIG_HASH_ANNOTATION = 'pgbtls.dev/config-hash';
 
+// The objects an ops request makes beside the PgBouncer's own.
+/** The coordination Lease that queues a PgBouncer's ops requests, oldest first. */
+export const leaseName = (pgbouncer: string) => `pgbouncer-ops-${pgbouncer}`;
+/** A certificate's staging Secret, `<secret>-next-<first 8 characters of the request's uid>`: one per request, found again on retry. */
+export const stagingSecretName = (secretName: string, requestUid: string) =>
+  `${secretName}-next-${requestUid.slice(0, 8)}`;
+/** What the staging suffix adds to a Secret name. */
+export const STAGING_SUFFIX_LENGTH = '-next-'.length + 8;
+/** The snapshot of what a request changes (it holds keys, so it is a Secret). */
+export const snapshotSecretName = (pgbouncer: string, requestUid: string) =>
+  `${pgbouncer}-tls-snapshot-${requestUid.slice(0, 8)}`;
+/** The CRL a CA publishes next to its own Secret. */
+export const crlSecretName = (caSecretName: string | undefined) => `${caSecretName}-crl`;
+
 export const configSecretName = (pbName: string) => `${pbName}-config`;
 export const userlistSecretName = (pbName: string) => `${pbName}-userlist`;
 export const governingServiceName = (pbName: string) => `${pbName}-pods`;

@@ -3,17 +3,13 @@
 // Secret first. Values come from the merged certificate spec (resolve.ts), defaults from
 // cert-manager: 2160h, RSA 2048, PKCS1.
 import { certificateDurationMs, resolveKeySpec, serverCertificateNames } from '../certificates/index.js';
+import { stagingSecretName } from '../api/names.js';
 import { normalizeAltNames } from '../certificates/general-names.js';
 import type { PgBouncerInput, ResolvedCertificate } from './resolve.js';
-import { issuerKey, type CertificatePlan, type LiveState, type OpsRequestRef } from './types.js';
+import { issuerKey, type CertificatePlan, type LiveState } from './types.js';
 
 /** KubeDB's common name for the client certificate: PgBouncer's admin user. */
 export const CLIENT_COMMON_NAME = 'pgbouncer';
-
-/** `<secret>-next-<first 8 characters of the ops request's uid>`: one per request, found again on retry. */
-export function stagingSecretName(secretName: string, request: OpsRequestRef): string {
-  return `${secretName}-next-${request.uid.slice(0, 8)}`;
-}
 
 /**
  * How many pods the server certificate names. The spec's replicas, or more when pods with higher
@@ -49,7 +45,7 @@ export function planCertificate(live: LiveState, pb: PgBouncerInput, c: Resolved
     alias: c.alias,
     usage: c.alias,
     secretName: c.secretName,
-    stagingSecretName: stagingSecretName(c.secretName, live.request.ref),
+    stagingSecretName: stagingSecretName(c.secretName, live.request.ref.uid),
     issuer,
     commonName: c.alias === 'server' ? pb.name : CLIENT_COMMON_NAME,
     ...(spec.subject ? { subject: spec.subject } : {}),

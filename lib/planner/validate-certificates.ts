@@ -1,5 +1,6 @@
 // Checks of the request's spec.tls.certificates[] entries, each on its own (index paths, every
 // problem reported). Whether the entries fit the PgBouncer is validate.ts's concern.
+import { STAGING_SUFFIX_LENGTH } from '../api/names.js';
 import type { CertificateSpec } from '../api/types.js';
 import {
   certificateDurationMs,
@@ -15,8 +16,6 @@ import type { FieldError } from './types.js';
 
 export const ALIASES = ['server', 'client', 'metrics-exporter'] as const;
 
-/** What `-next-<8 chars of the uid>` adds to a Secret name for its staging Secret. */
-export const STAGING_SUFFIX_LENGTH = '-next-'.length + 8;
 const MAX_SECRET_NAME = 253 - STAGING_SUFFIX_LENGTH;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
