@@ -17,6 +17,8 @@ export default {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     // Replays committed histories; needs no server.
     { ...common, displayName: 'replay', testMatch: ['<rootDir>/test/replay/**/*.test.ts'] },
+    // The workflow against stub activities on a Temporal dev server of its own (the `temporal` binary only).
+    { ...common, displayName: 'runbook', testMatch: ['<rootDir>/test/runbook/**/*.test.ts'] },
     {
       ...common,
       displayName: 'integration',

@@ -11,7 +11,7 @@ phase_start "typescript build"; npx tsc -p .; phase_end
 
 export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules --no-warnings=ExperimentalWarning"
 JEST="node_modules/.bin/jest --runInBand --ci"
-phase_start "unit and replay tests"; $JEST --selectProjects unit replay "$@"; phase_end
+phase_start "unit, replay and runbook tests"; $JEST --selectProjects unit replay runbook "$@"; phase_end
 phase_start "integration tests"; $JEST --selectProjects integration "$@"; phase_end
 
 # Teardown must leave no server behind: anything still running from the test stack is a bug.
