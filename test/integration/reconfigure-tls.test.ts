@@ -537,7 +537,7 @@ describe('durability and ordering', () => {
     });
     await worker.kill();
     worker = await startWorkerProcess(taskQueue);
-    const result = (await handle.result()) as ReconfigureTLSResult;
+    const result = await handle.result();
     await recordHistory('worker-crash-resume', handle);
     timings['crash-rotate'] = Date.now() - t0;
     await recorder.stop();
@@ -571,8 +571,8 @@ describe('durability and ordering', () => {
       what: 'the second request Pending',
     });
     expect((await readOpsRequest(first)).status?.phase).toBe('Progressing');
-    const firstResult = (await firstHandle.result()) as ReconfigureTLSResult;
-    const secondResult = (await secondHandle.result()) as ReconfigureTLSResult;
+    const firstResult = await firstHandle.result();
+    const secondResult = await secondHandle.result();
     await recordHistory('queued-first', firstHandle);
     await recordHistory('queued-second', secondHandle);
     expect(firstResult.phase).toBe('Successful');
@@ -624,9 +624,9 @@ describe('durability and ordering', () => {
       RESTART,
     );
     const newerHandle = await startRequest(newer);
-    expect(((await runningHandle.result()) as ReconfigureTLSResult).phase).toBe('Successful');
-    expect(((await olderHandle.result()) as ReconfigureTLSResult).phase).toBe('Skipped');
-    expect(((await newerHandle.result()) as ReconfigureTLSResult).phase).toBe('Successful');
+    expect((await runningHandle.result()).phase).toBe('Successful');
+    expect((await olderHandle.result()).phase).toBe('Skipped');
+    expect((await newerHandle.result()).phase).toBe('Successful');
     const skipped = await readOpsRequest(older);
     expect(skipped.status?.phase).toBe('Skipped');
     expect(skipped.status?.conditions?.find((c) => c.type === 'Skipped')?.message).toContain('skip-newer');

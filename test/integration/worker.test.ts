@@ -1,7 +1,6 @@
 // The worker's production face: metrics and health endpoints, and a graceful SIGTERM that lets
 // the activity in flight finish, so nothing is lost and no pod is restarted twice.
 import { randomBytes } from 'node:crypto';
-import type { ReconfigureTLSResult } from '../../workflows/reconfigure-tls.js';
 import { createTestNamespace, eventually, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { PodRecorder } from '../support/pod-recorder.js';
@@ -41,7 +40,7 @@ test('health answers 200 while running; metrics carry the SDK’s and ours', asy
   await createPgBouncer(namespace, 'metered', { replicas: 1 });
   await ready('metered');
   const { handle } = await start('metered-add', 'metered', { tls });
-  expect(((await handle.result()) as ReconfigureTLSResult).phase).toBe('Successful');
+  expect((await handle.result()).phase).toBe('Successful');
   const metrics = await eventually(
     async () => {
       const text = await (await fetch(worker.metricsUrl)).text();
@@ -80,7 +79,7 @@ test('SIGTERM during a pod restart: the activity finishes, a new worker complete
   expect(drainedMs).toBeGreaterThan(2_000);
   expect((await readOpsRequest(ref)).status?.phase).toBe('Progressing');
   worker = await startWorkerProcess(taskQueue);
-  const result = (await handle.result()) as ReconfigureTLSResult;
+  const result = await handle.result();
   await recorder.stop();
   expect(result.phase).toBe('Successful');
   expect(recorder.restarts()).toEqual({ 'drained-0': 1, 'drained-1': 1 });
