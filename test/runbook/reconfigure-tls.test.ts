@@ -475,8 +475,8 @@ describe('a compensation step that fails', () => {
         throw ApplicationFailure.nonRetryable('snapshot Secret is gone', 'ObjectGone');
       },
     });
+    expectCleanFailure(run, { paused: true }); // today: no resume, no release, no Failed status
     expect(endedWith(run.failure)).toBe('ReconfigureTLSFailed');
-    expectCleanFailure(run, { paused: true });
   });
 
   test('pods that never restarted are left alone; reloaded pods are reloaded back', async () => {
