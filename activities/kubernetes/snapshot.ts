@@ -5,10 +5,12 @@ import type { PgBouncer } from '../../lib/api/types.js';
 import { mergePatch, type Kube } from '../../lib/kube/kube.js';
 import { KUBEDB_GROUP } from '../../lib/api/types.js';
 import type { OpsRequestRef, Plan } from '../../lib/planner/types.js';
-import { certificateSecretName, configSecretName } from '../../lib/api/names.js';
+import { certificateSecretName, configSecretName, snapshotSecretName as snapshotNameFor } from '../../lib/api/names.js';
+import { markOwned, secretOwnership, type PoolerIdentity } from '../../lib/api/ownership.js';
 import { objectGone } from '../failures.js';
 import { readPgBouncer } from './pause.js';
 import {
+  assertSecretOurs,
   b64,
   contentOf,
   createSecretIfMissing,
@@ -25,8 +27,7 @@ export interface Snapshot {
   secrets: Record<string, SecretContent | null>;
 }
 
-export const snapshotSecretName = (pgbouncer: string, ref: OpsRequestRef) =>
-  `${pgbouncer}-tls-snapshot-${ref.uid.slice(0, 8)}`;
+export const snapshotSecretName = (pgbouncer: string, ref: OpsRequestRef) => snapshotNameFor(pgbouncer, ref.uid);
 
 /** Every Secret the plan may change: the certificate Secrets before and after, and the config. */
 export function touchedSecretNames(pb: PgBouncer, plan: Plan): string[] {
@@ -42,7 +43,9 @@ export async function takeSnapshot(kube: Kube, ref: OpsRequestRef, plan: Plan): 
   const pb = await readPgBouncer(kube, namespace, name);
   if (!pb) throw objectGone(`PgBouncer ${namespace}/${name} no longer exists`);
   const snapshotName = snapshotSecretName(name, ref);
-  if (await readSecret(kube, namespace, snapshotName)) return snapshotName;
+  const owner = { name, uid: pb.metadata.uid! };
+  // A Secret of that name we did not make must never be restored from (nor deleted at cleanup).
+  if (await assertSecretOurs(kube, namespace, snapshotName, owner)) return snapshotName;
   const snapshot: Snapshot = {
     pgbouncerSpec: { tls: pb.spec.tls, sslMode: pb.spec.sslMode, authType: pb.spec.connectionPool?.authType },
     secrets: {},
@@ -51,12 +54,19 @@ export async function takeSnapshot(kube: Kube, ref: OpsRequestRef, plan: Plan): 
     const secret = await readSecret(kube, namespace, secretName);
     snapshot.secrets[secretName] = secret ? contentOf(secret) : null;
   }
-  await createSecretIfMissing(kube, namespace, snapshotName, {
-    type: 'Opaque',
-    data: { 'snapshot.json': b64(JSON.stringify(snapshot)) },
-    labels: { 'app.kubernetes.io/managed-by': 'pgbouncer-tls-orchestrator', 'pgbtls.dev/ops-request-uid': ref.uid },
-    ownerReferences: [{ apiVersion: 'kubedb.com/v1', kind: 'PgBouncer', name, uid: pb.metadata.uid! }],
-  });
+  await createSecretIfMissing(
+    kube,
+    namespace,
+    snapshotName,
+    markOwned(
+      {
+        type: 'Opaque',
+        data: { 'snapshot.json': b64(JSON.stringify(snapshot)) },
+        labels: { 'pgbtls.dev/ops-request-uid': ref.uid },
+      },
+      owner,
+    ),
+  );
   return snapshotName;
 }
 
@@ -72,6 +82,8 @@ export async function restoreSnapshotContents(
   namespace: string,
   pgbouncer: string,
   snapshot: Snapshot,
+  /** When given, a Secret that is not ours for this pooler is left alone (it was not ours before either). */
+  owner?: PoolerIdentity,
 ): Promise<void> {
   const { tls, sslMode, authType } = snapshot.pgbouncerSpec;
   await kube.custom.patchNamespacedCustomObject(
@@ -86,6 +98,7 @@ export async function restoreSnapshotContents(
     mergePatch,
   );
   for (const [name, content] of Object.entries(snapshot.secrets)) {
+    if (owner && secretOwnership((await readSecret(kube, namespace, name))?.metadata, owner) === 'foreign') continue;
     if (content) await writeSecret(kube, namespace, name, content);
     else await deleteSecrets(kube, namespace, [name]);
   }

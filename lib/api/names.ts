@@ -50,3 +50,10 @@ export function selectorLabels(pbName: string): Record<string, string> {
 export function objectLabels(pbName: string): Record<string, string> {
   return { ...selectorLabels(pbName), [LABEL_COMPONENT]: 'connection-pooler' };
 }
+
+/** The Secret holding a request's snapshot (it holds keys): one per request, found again on retry. */
+export const snapshotSecretName = (pbName: string, requestUid: string) =>
+  `${pbName}-tls-snapshot-${requestUid.slice(0, 8)}`;
+
+/** The CRL Secret a CA publishes next to its own Secret. */
+export const crlSecretName = (caSecretName: string) => `${caSecretName}-crl`;

@@ -9,6 +9,7 @@ import { problemOf, uniqueErrors } from './field-errors.js';
 import { mintsCertificates, replacesCertificates, sameIssuer } from './intent.js';
 import { canReload, forceRestartRequested, planPods } from './pods.js';
 import { pgbouncerObject, resolve, type PgBouncerInput, type ResolvedCertificate } from './resolve.js';
+import { checkSecretOwnership } from './ownership.js';
 import { planRevocations } from './revocations.js';
 import { issuerKey, type CertificatePlan, type FieldError, type LiveState, type PlanResult } from './types.js';
 import { validateRequest } from './validate.js';
@@ -84,6 +85,17 @@ export function planReconfigureTLS(live: LiveState, options: PlanOptions = {}): 
       ? (['server', 'client'] as const).map((alias) => certificateSecretName(pgbouncerObject(pb), alias))
       : // Never a name that now holds a new certificate (the client taking the server's old Secret).
         renamed.map((c) => c.currentSecretName).filter((name) => !mint.some((c) => c.secretName === name));
+
+  const ownership = checkSecretOwnership(live, {
+    tls,
+    pb: { name: pb.name, namespace: pb.namespace, uid: state.uid },
+    intent,
+    certificates,
+    resolved: mint,
+    deleteSecrets,
+    revoke,
+  });
+  if (ownership.length) return { ok: false, errors: uniqueErrors(ownership) };
 
   const method = canReload({
     hotReload: options.hotReload === true && !forceRestartRequested(live.request.annotations),
