@@ -14,6 +14,7 @@ import {
 import { certificateSecretName, crlSecretName, snapshotSecretName } from '../../lib/api/names.js';
 import { crlSecretOwnership, secretOwnership } from '../../lib/api/ownership.js';
 import { stagingSecretName } from '../../lib/planner/certificates.js';
+import { parseSigningPolicy } from '../../lib/planner/signing-policy.js';
 import { checkSecretName } from '../../lib/planner/validate-certificates.js';
 import { objectGone } from '../failures.js';
 import { readOpsRequest } from './ops-request.js';
@@ -51,6 +52,7 @@ export async function summarizeIssuer(
       : `Issuer "${ref.name}" not found in namespace "${namespace}"`;
     return summary;
   }
+  summary.policy = parseSigningPolicy(issuer.metadata?.annotations);
   if (!issuer.spec.ca) {
     const kind =
       Object.keys(issuer.spec).find((k) => ['acme', 'selfSigned', 'vault', 'venafi'].includes(k)) ?? 'unknown';

@@ -10,6 +10,7 @@ import { mintsCertificates, replacesCertificates, sameIssuer } from './intent.js
 import { canReload, forceRestartRequested, planPods } from './pods.js';
 import { pgbouncerObject, resolve, type PgBouncerInput, type ResolvedCertificate } from './resolve.js';
 import { checkSecretOwnership } from './ownership.js';
+import { checkSigningPolicy } from './signing-policy.js';
 import { planRevocations } from './revocations.js';
 import { issuerKey, type CertificatePlan, type FieldError, type LiveState, type PlanResult } from './types.js';
 import { validateRequest } from './validate.js';
@@ -74,6 +75,8 @@ export function planReconfigureTLS(live: LiveState, options: PlanOptions = {}): 
   const built = planAllCertificates(live, pb, mint);
   if (built.errors.length) return { ok: false, errors: uniqueErrors(built.errors) };
   const { certificates } = built;
+  const denied = checkSigningPolicy(live, tls, { ...pb, replicas: pb.spec.replicas }, certificates, mint);
+  if (denied.length) return { ok: false, errors: uniqueErrors(denied) };
 
   const { revoke, warnings: revokeWarnings } = replacesCertificates(intent)
     ? planRevocations(live, current)

@@ -11,6 +11,7 @@ import type {
   X509Subject,
 } from '../api/types.js';
 import type { SecretOwnership } from '../api/ownership.js';
+import type { SigningPolicy } from './signing-policy.js';
 
 export interface OpsRequestRef {
   namespace: string;
@@ -42,6 +43,8 @@ export interface IssuerSummary {
   caNotAfter?: string;
   /** Why it cannot sign, if it cannot: not found, not a CA issuer, CA Secret missing or broken. */
   problem?: string;
+  /** What its annotations allow beyond the pooler's own names (signing-policy.ts); absent: nothing. */
+  policy?: SigningPolicy;
 }
 
 export interface PodSummary {
