@@ -98,6 +98,16 @@ export function checkIssuerCanSign(live: LiveState, use: IssuerUse): FieldError[
       ),
     ];
   }
+  if (summary.caNotBefore && Date.parse(summary.caNotBefore) > Date.parse(live.now)) {
+    const secret = summary.caSecretName ? ` (Secret ${summary.caSecretNamespace}/${summary.caSecretName})` : '';
+    return [
+      fieldError(
+        field,
+        `${whose}the CA of ${what}${secret} is not valid until ${summary.caNotBefore}, so nothing it signs verifies yet`,
+        `wait until then, fix the CA's validity (or the clock) ${orAnother}`,
+      ),
+    ];
+  }
   if (summary.caNotAfter && Date.parse(summary.caNotAfter) <= Date.parse(live.now)) {
     const secret = summary.caSecretName ? ` (Secret ${summary.caSecretNamespace}/${summary.caSecretName})` : '';
     return [

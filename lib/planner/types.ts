@@ -41,6 +41,7 @@ export interface IssuerSummary {
   caSecretName?: string;
   caFingerprintSha256?: string;
   caNotAfter?: string;
+  caNotBefore?: string;
   /** Why it cannot sign, if it cannot: not found, not a CA issuer, CA Secret missing or broken. */
   problem?: string;
   /** What its annotations allow beyond the pooler's own names (signing-policy.ts); absent: nothing. */
