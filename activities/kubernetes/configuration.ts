@@ -125,7 +125,7 @@ export async function finalizeCaBundle(kube: Kube, plan: Plan, minted: MintedCer
 /** Compensation: the snapshot's spec and Secrets back, and the StatefulSet rendered from them. */
 export async function restoreConfiguration(kube: Kube, plan: Plan, snapshotName: string): Promise<void> {
   const { namespace, name } = plan.pgbouncer;
-  const snapshot = await readSnapshot(kube, namespace, snapshotName);
+  const snapshot = await readSnapshot(kube, namespace, snapshotName, plan.pgbouncer);
   await restoreSnapshotContents(kube, namespace, name, snapshot, plan.pgbouncer);
   const pb = await readPgBouncer(kube, namespace, name);
   if (!pb) return; // deleted meanwhile: nothing left to restore into

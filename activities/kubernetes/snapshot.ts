@@ -70,8 +70,14 @@ export async function takeSnapshot(kube: Kube, ref: OpsRequestRef, plan: Plan): 
   return snapshotName;
 }
 
-export async function readSnapshot(kube: Kube, namespace: string, snapshotName: string): Promise<Snapshot> {
-  const secret = await readSecret(kube, namespace, snapshotName);
+export async function readSnapshot(
+  kube: Kube,
+  namespace: string,
+  snapshotName: string,
+  owner: PoolerIdentity,
+): Promise<Snapshot> {
+  // Only a snapshot we made for this pooler says what to restore: any other could name any Secret.
+  const secret = await assertSecretOurs(kube, namespace, snapshotName, owner);
   if (!secret) throw objectGone(`snapshot Secret ${namespace}/${snapshotName} is gone; cannot restore`);
   return JSON.parse(unb64(secret.data?.['snapshot.json'])) as Snapshot;
 }
