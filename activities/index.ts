@@ -14,7 +14,7 @@ import { gatherLiveState } from './kubernetes/live-state.js';
 import { readOpsRequest, updateOpsRequestStatus, type StatusUpdate } from './kubernetes/ops-request.js';
 import { setPaused } from './kubernetes/pause.js';
 import { evictPodAndWaitReady, readPodUid, type RestartResult } from './kubernetes/pods.js';
-import { deleteSecrets } from './kubernetes/secrets.js';
+import { deleteOwnedSecrets } from './kubernetes/secrets.js';
 import { takeSnapshot } from './kubernetes/snapshot.js';
 import { claimTurn, releaseTurn, type TurnOutcome } from './kubernetes/turn.js';
 import { waitUntilPodServes, type ServingCheck, type ServingTarget } from './pgbouncer/served-certificate.js';
@@ -106,8 +106,13 @@ export function createActivities({ kube, config, logger }: ActivityDeps) {
     async restoreConfiguration(plan: Plan, snapshotName: string): Promise<void> {
       return asActivity('restore snapshot', () => restoreConfiguration(kube, plan, snapshotName));
     },
+    /** Deletes only Secrets a pooler owns by our marks; any other is left and logged. */
     async deleteSecrets(namespace: string, names: string[]): Promise<string[]> {
-      return asActivity('delete Secrets', () => deleteSecrets(kube, namespace, names.filter(Boolean)));
+      return asActivity('delete Secrets', async () => {
+        const { deleted, kept } = await deleteOwnedSecrets(kube, namespace, names.filter(Boolean));
+        if (kept.length) logger.warn('left Secrets alone: not created by this orchestrator', { namespace, kept });
+        return deleted;
+      });
     },
     async listPodUids(plan: Plan): Promise<Record<string, string>> {
       return asActivity('list pods', async () => {

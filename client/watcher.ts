@@ -47,6 +47,8 @@ export interface WatcherDeps {
 
 export interface Watcher {
   stop(): Promise<void>;
+  /** How many requests the watcher holds in memory: each entry leaves when its request ends or is deleted. */
+  sizes(): { tracked: number; ignoredTypes: number };
 }
 
 interface Tracked {
@@ -164,7 +166,11 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
     if (!obj.metadata?.uid) return;
     const ref = refOf(obj);
     const id = workflowIdFor(ref);
+    const finished = FINISHED_PHASES.has(obj.status?.phase ?? '');
     if (verb === 'delete') {
+      ignoredTypes.delete(ref.uid);
+      // Nothing to cancel for a request we never ran or that already ended: no entry, no call.
+      if (!tracked.has(id) && (finished || obj.spec?.type !== 'ReconfigureTLS')) return;
       const t = tracked.get(id) ?? { ref, deleted: true, observedAt: Date.now(), settled: false, attempt: 0 };
       t.deleted = true;
       t.attempt = 0;
@@ -173,6 +179,10 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
       return;
     }
     if (obj.spec?.type !== 'ReconfigureTLS') {
+      if (finished) {
+        ignoredTypes.delete(ref.uid);
+        return;
+      }
       if (!ignoredTypes.has(ref.uid)) {
         ignoredTypes.add(ref.uid);
         logger.info('not a ReconfigureTLS request; leaving it alone', {
@@ -183,11 +193,15 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
       return;
     }
     const existing = tracked.get(id);
+    if (existing && finished && !existing.deleted) {
+      tracked.delete(id); // it ended: its run is closed or closing, nothing left to start or cancel
+      return;
+    }
     if (existing) {
       existing.request = obj;
       return; // started or being started: status updates from the workflow need nothing
     }
-    if (FINISHED_PHASES.has(obj.status?.phase ?? '')) return;
+    if (finished) return;
     tracked.set(id, { ref, request: obj, deleted: false, observedAt: Date.now(), settled: false, attempt: 0 });
     queue.enqueue(id);
   };
@@ -263,6 +277,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
   });
 
   return {
+    sizes: () => ({ tracked: tracked.size, ignoredTypes: ignoredTypes.size }),
     async stop() {
       stopped = true;
       for (const t of timers) clearTimeout(t);

@@ -9,7 +9,8 @@ import {
 } from '../../lib/certificates/index.js';
 import type { Kube } from '../../lib/kube/kube.js';
 import type { CertificatePlan, Plan } from '../../lib/planner/types.js';
-import { b64, readSecret, unb64, writeSecret } from '../kubernetes/secrets.js';
+import { markOwned } from '../../lib/api/ownership.js';
+import { assertSecretOurs, b64, unb64, writeSecret } from '../kubernetes/secrets.js';
 import { loadIssuerCA } from './ca-source.js';
 
 export interface MintedCertificate {
@@ -36,7 +37,7 @@ export async function mintCertificate(
   const { namespace, name, uid } = plan.pgbouncer;
   const ca = await loadIssuerCA(kube, cert.issuer);
   const caInfo = describeCertificate(ca.certPem, ca.label);
-  const staging = await readSecret(kube, namespace, cert.stagingSecretName);
+  const staging = await assertSecretOurs(kube, namespace, cert.stagingSecretName, { name, uid });
   if (staging) {
     const existing = unb64(staging.data?.['tls.crt']);
     const info = existing ? describeCertificate(existing, `Secret ${namespace}/${cert.stagingSecretName}`) : undefined;
@@ -72,17 +73,20 @@ export async function mintCertificate(
     notAfter: new Date(now.getTime() + cert.durationMs),
     field: `spec.tls.certificates[alias=${cert.alias}]`,
   });
-  await writeSecret(kube, namespace, cert.stagingSecretName, {
-    type: 'kubernetes.io/tls',
-    data: { 'tls.crt': b64(issued.certPem), 'tls.key': b64(key.keyPem), 'ca.crt': b64(ca.certPem) },
-    labels: {
-      'app.kubernetes.io/managed-by': 'pgbouncer-tls-orchestrator',
-      'pgbtls.dev/staging': 'true',
-      'pgbtls.dev/ops-request-uid': opsRequestUid,
-    },
-    annotations: issuerAnnotations(cert, issued.serialHex),
-    ownerReferences: [{ apiVersion: 'kubedb.com/v1', kind: 'PgBouncer', name, uid }],
-  });
+  await writeSecret(
+    kube,
+    namespace,
+    cert.stagingSecretName,
+    markOwned(
+      {
+        type: 'kubernetes.io/tls',
+        data: { 'tls.crt': b64(issued.certPem), 'tls.key': b64(key.keyPem), 'ca.crt': b64(ca.certPem) },
+        labels: { 'pgbtls.dev/staging': 'true', 'pgbtls.dev/ops-request-uid': opsRequestUid },
+        annotations: issuerAnnotations(cert, issued.serialHex),
+      },
+      { name, uid },
+    ),
+  );
   return {
     alias: cert.alias,
     secretName: cert.secretName,

@@ -4,7 +4,8 @@ import { crlSecretName } from '../../lib/api/names.js';
 import { buildCrl } from '../../lib/certificates/index.js';
 import type { Kube } from '../../lib/kube/kube.js';
 import type { IssuerSummary, Plan } from '../../lib/planner/types.js';
-import { b64, readSecret, unb64, writeSecret } from '../kubernetes/secrets.js';
+import { CRL_LABEL, ORCHESTRATOR } from '../../lib/api/ownership.js';
+import { assertCrlSecretOurs, b64, unb64, writeSecret } from '../kubernetes/secrets.js';
 import { loadIssuerCA } from './ca-source.js';
 
 interface RevokedEntry {
@@ -37,7 +38,7 @@ export async function recordRevocations(
   for (const { issuer, serials } of byIssuer.values()) {
     const ca = await loadIssuerCA(kube, issuer);
     const name = crlSecretName(issuer.caSecretName);
-    const existing = await readSecret(kube, issuer.caSecretNamespace, name);
+    const existing = await assertCrlSecretOurs(kube, issuer.caSecretNamespace, name);
     const entries: RevokedEntry[] = existing ? JSON.parse(unb64(existing.data?.['revoked.json']) || '[]') : [];
     const known = new Set(entries.map((e) => e.serialHex));
     const added = serials.filter((s) => !known.has(s));
@@ -62,7 +63,7 @@ export async function recordRevocations(
         crlNumber: b64(String(crlNumber)),
         'ca.crt': b64(ca.certPem),
       },
-      labels: { 'app.kubernetes.io/managed-by': 'pgbouncer-tls-orchestrator' },
+      labels: { 'app.kubernetes.io/managed-by': ORCHESTRATOR, [CRL_LABEL]: 'true' },
       annotations: { 'pgbtls.dev/issuer': `${issuer.kind}/${issuer.name}` },
     });
     written.push({ crlSecret: name, serials });

@@ -17,7 +17,8 @@ import type { MintedCertificate } from '../certificates/mint.js';
 import { objectGone } from '../failures.js';
 import { readPgBouncer } from './pause.js';
 import { readSnapshot, restoreSnapshotContents } from './snapshot.js';
-import { b64, readSecret, unb64, writeSecret } from './secrets.js';
+import { markOwned, poolerOwnerReference } from '../../lib/api/ownership.js';
+import { assertSecretOurs, b64, readSecret, unb64, writeSecret } from './secrets.js';
 
 /** Renders config and StatefulSet for `pb` as it is now, and applies them as the provisioner would. */
 export async function applyRenderedObjects(kube: Kube, pb: PgBouncer): Promise<string[]> {
@@ -68,8 +69,9 @@ export async function applyNewConfiguration(kube: Kube, plan: Plan, minted: Mint
   const { namespace } = plan.pgbouncer;
   const changed: string[] = [];
   for (const m of minted) {
-    const staging = await readSecret(kube, namespace, m.stagingSecretName);
-    const live = await readSecret(kube, namespace, m.secretName);
+    const owner = { name: plan.pgbouncer.name, uid: plan.pgbouncer.uid };
+    const staging = await assertSecretOurs(kube, namespace, m.stagingSecretName, owner);
+    const live = await assertSecretOurs(kube, namespace, m.secretName, owner);
     if (live && live.data?.['tls.crt'] === staging?.data?.['tls.crt'] && live.data?.['tls.crt']) continue; // a retry: already swapped
     if (!staging)
       throw objectGone(`staging Secret ${namespace}/${m.stagingSecretName} is gone; the request must be retried`);
@@ -77,25 +79,21 @@ export async function applyNewConfiguration(kube: Kube, plan: Plan, minted: Mint
     // During an issuer change ca.crt trusts both CAs, so clients and pods on either side verify.
     const oldCas = plan.caBundleDuringRoll === 'old+new' ? splitPemBundle(unb64(live?.data?.['ca.crt'])) : [];
     const bundle = [newCa.trim(), ...oldCas.map((c) => c.trim()).filter((c) => c !== newCa.trim())].join('\n') + '\n';
-    await writeSecret(kube, namespace, m.secretName, {
-      type: 'kubernetes.io/tls',
-      data: { 'tls.crt': staging.data!['tls.crt'], 'tls.key': staging.data!['tls.key'], 'ca.crt': b64(bundle) },
-      labels: {
-        'app.kubernetes.io/managed-by': 'pgbouncer-tls-orchestrator',
-        'app.kubernetes.io/instance': plan.pgbouncer.name,
-      },
-      annotations: staging.metadata?.annotations,
-      ownerReferences: [
+    await writeSecret(
+      kube,
+      namespace,
+      m.secretName,
+      markOwned(
         {
-          apiVersion: 'kubedb.com/v1',
-          kind: 'PgBouncer',
-          name: plan.pgbouncer.name,
-          uid: plan.pgbouncer.uid,
-          controller: true,
-          blockOwnerDeletion: true,
+          type: 'kubernetes.io/tls',
+          data: { 'tls.crt': staging.data!['tls.crt'], 'tls.key': staging.data!['tls.key'], 'ca.crt': b64(bundle) },
+          labels: { 'app.kubernetes.io/instance': plan.pgbouncer.name },
+          annotations: staging.metadata?.annotations,
+          ownerReferences: [{ ...poolerOwnerReference(owner), controller: true, blockOwnerDeletion: true }],
         },
-      ],
-    });
+        owner,
+      ),
+    );
     changed.push(`Secret/${m.secretName}`);
   }
   const pb = await patchPgBouncerSpec(kube, plan);
@@ -108,7 +106,7 @@ export async function applyNewConfiguration(kube: Kube, plan: Plan, minted: Mint
 export async function finalizeCaBundle(kube: Kube, plan: Plan, minted: MintedCertificate[]): Promise<void> {
   const { namespace } = plan.pgbouncer;
   for (const m of minted) {
-    const live = await readSecret(kube, namespace, m.secretName);
+    const live = await assertSecretOurs(kube, namespace, m.secretName, plan.pgbouncer);
     if (!live) throw objectGone(`Secret ${namespace}/${m.secretName} is gone`);
     const cas = splitPemBundle(unb64(live.data?.['ca.crt']));
     const newCa = cas.find((c) => describeCertificate(c).fingerprintSha256 === m.caFingerprintSha256);
@@ -126,11 +124,11 @@ export async function finalizeCaBundle(kube: Kube, plan: Plan, minted: MintedCer
 /** Compensation: the snapshot's spec and Secrets back, and the StatefulSet rendered from them. */
 export async function restoreConfiguration(kube: Kube, plan: Plan, snapshotName: string): Promise<void> {
   const { namespace, name } = plan.pgbouncer;
-  const snapshot = await readSnapshot(kube, namespace, snapshotName);
-  await restoreSnapshotContents(kube, namespace, name, snapshot);
+  const snapshot = await readSnapshot(kube, namespace, snapshotName, plan.pgbouncer);
+  await restoreSnapshotContents(kube, namespace, name, snapshot, plan.pgbouncer);
   const pb = await readPgBouncer(kube, namespace, name);
   if (!pb) return; // deleted meanwhile: nothing left to restore into
   await applyRenderedObjects(kube, pb);
   // The rendered config equals the snapshot's when nothing else moved; the snapshot's bytes win.
-  await restoreSnapshotContents(kube, namespace, name, snapshot);
+  await restoreSnapshotContents(kube, namespace, name, snapshot, plan.pgbouncer);
 }

@@ -19,7 +19,10 @@ import {
   type LiveState,
   type OpsRequestRef,
 } from '../../lib/planner/types.js';
-import { certificateSecretName } from '../../lib/api/names.js';
+import { certificateSecretName, crlSecretName, snapshotSecretName, stagingSecretName } from '../../lib/api/names.js';
+import { crlSecretOwnership, secretOwnership } from '../../lib/api/ownership.js';
+import { parseSigningPolicy } from '../../lib/planner/signing-policy.js';
+import { checkSecretName } from '../../lib/planner/validate-certificates.js';
 import { objectGone } from '../failures.js';
 import { readOpsRequest } from './ops-request.js';
 import { readPgBouncer } from './pause.js';
@@ -45,6 +48,7 @@ export async function summarizeIssuer(
       : `Issuer "${ref.name}" not found in namespace "${namespace}"`;
     return summary;
   }
+  summary.policy = parseSigningPolicy(issuer.metadata?.annotations);
   if (!issuer.spec.ca) {
     const kind =
       Object.keys(issuer.spec).find((k) => ['acme', 'selfSigned', 'vault', 'venafi'].includes(k)) ?? 'unknown';
@@ -63,6 +67,7 @@ export async function summarizeIssuer(
     const info = describeCertificate(ca.certPem, label);
     summary.caFingerprintSha256 = info.fingerprintSha256;
     summary.caNotAfter = info.notAfter;
+    summary.caNotBefore = info.notBefore;
   } catch (err) {
     summary.problem = err instanceof Error ? err.message : String(err);
   }
@@ -161,5 +166,43 @@ export async function gatherLiveStateFor(kube: Kube, config: Config, req: PgBoun
     const key = issuerKey(r);
     live.issuers[key] ??= await summarizeIssuer(kube, config, ref.namespace, r);
   }
+  if (pb) await gatherSecretOwnership(kube, live, pb, req.spec.tls?.certificates ?? []);
   return live;
+}
+
+/**
+ * Who made each Secret the plan may write or delete: the certificate Secrets (today's, the
+ * request's, KubeDB's defaults), their staging Secrets, the snapshot, and the issuers' CRL Secrets.
+ */
+async function gatherSecretOwnership(
+  kube: Kube,
+  live: LiveState,
+  pb: PgBouncer,
+  requested: { alias: string; secretName?: string }[],
+): Promise<void> {
+  const ref = live.request.ref;
+  const owner = { name: pb.metadata.name!, uid: pb.metadata.uid! };
+  const certificateSecrets = new Set<string>();
+  for (const alias of ['server', 'client']) {
+    certificateSecrets.add(certificateSecretName(pb, alias));
+    certificateSecrets.add(`${owner.name}-${alias}-cert`);
+  }
+  // A name validation will refuse is not looked up (it may not even fit in a URL).
+  for (const c of requested) if (!checkSecretName(c.secretName, '')) certificateSecrets.add(c.secretName as string);
+  const names = new Set([
+    ...certificateSecrets,
+    ...[...certificateSecrets].map((n) => stagingSecretName(n, ref.uid)),
+    snapshotSecretName(owner.name, ref.uid),
+  ]);
+  live.secrets = {};
+  for (const name of [...names].sort()) {
+    live.secrets[name] = secretOwnership((await readSecret(kube, ref.namespace, name))?.metadata, owner);
+  }
+  live.crlSecrets = {};
+  for (const issuer of Object.values(live.issuers)) {
+    if (!issuer.caSecretName) continue;
+    const name = crlSecretName(issuer.caSecretName);
+    const key = `${issuer.caSecretNamespace}/${name}`;
+    live.crlSecrets[key] ??= crlSecretOwnership((await readSecret(kube, issuer.caSecretNamespace, name))?.metadata);
+  }
 }

@@ -1,7 +1,10 @@
 // Small, idempotent Secret operations the steps share: write a Secret whole (create or replace,
-// recreating it when its immutable type differs) and delete Secrets treating 404 as done.
+// recreating it when its immutable type differs), delete Secrets treating 404 as done, and the
+// ownership checks made before a write (marking is lib/api/ownership.ts's markOwned).
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import { classifyKubeError, getOrUndefined, isNotFound, type Kube } from '../../lib/kube/kube.js';
+import { adoptionHint, crlSecretOwnership, secretOwnership, type PoolerIdentity } from '../../lib/api/ownership.js';
+import { invalidInput } from '../failures.js';
 
 export interface SecretContent {
   type: string;
@@ -73,3 +76,72 @@ export async function deleteSecrets(kube: Kube, namespace: string, names: string
 
 export const b64 = (text: string) => Buffer.from(text).toString('base64');
 export const unb64 = (value: string | undefined) => (value ? Buffer.from(value, 'base64').toString() : '');
+
+// --- Ownership (lib/api/ownership.ts): checks made right before a write or delete. The planner
+// refused foreign Secrets already; these catch one created in between.
+
+/** Throws (non-retryable) when Secret `name` exists and is not ours for this pooler; returns it otherwise. */
+export async function assertSecretOurs(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  pb: PoolerIdentity,
+): Promise<V1Secret | undefined> {
+  const existing = await readSecret(kube, namespace, name);
+  if (secretOwnership(existing?.metadata, pb) === 'foreign') {
+    throw invalidInput(
+      `Secret ${namespace}/${name} exists and was not created by this orchestrator for PgBouncer "${pb.name}"; not writing it: ${adoptionHint(namespace, name, pb)}`,
+    );
+  }
+  return existing;
+}
+
+/** The same for a CRL Secret next to a CA (ours: our managed-by label). */
+export async function assertCrlSecretOurs(kube: Kube, namespace: string, name: string): Promise<V1Secret | undefined> {
+  const existing = await readSecret(kube, namespace, name);
+  if (crlSecretOwnership(existing?.metadata) === 'foreign') {
+    throw invalidInput(
+      `CRL Secret ${namespace}/${name} exists and was not created by this orchestrator; not writing it: rename or delete it`,
+    );
+  }
+  return existing;
+}
+
+/** Ours for whichever pooler its PgBouncer ownerReference names (for callers that know only names). */
+function ownedByItsPooler(secret: V1Secret): boolean {
+  return (secret.metadata?.ownerReferences ?? []).some(
+    (r) => r.kind === 'PgBouncer' && secretOwnership(secret.metadata, { name: r.name, uid: r.uid }) === 'ours',
+  );
+}
+
+/**
+ * Deletes the named Secrets that a pooler owns by our marks, leaving any other alone (returned in
+ * `kept`), with the uid as precondition so a Secret recreated meanwhile is not the one deleted.
+ */
+export async function deleteOwnedSecrets(
+  kube: Kube,
+  namespace: string,
+  names: string[],
+): Promise<{ deleted: string[]; kept: string[] }> {
+  const deleted: string[] = [];
+  const kept: string[] = [];
+  for (const name of names) {
+    const secret = await readSecret(kube, namespace, name);
+    if (!secret) continue;
+    if (!ownedByItsPooler(secret)) {
+      kept.push(name);
+      continue;
+    }
+    try {
+      await kube.core.deleteNamespacedSecret({
+        name,
+        namespace,
+        body: { preconditions: { uid: secret.metadata?.uid } },
+      });
+      deleted.push(name);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return { deleted, kept };
+}

@@ -6,9 +6,11 @@ import { mergePatch, type Kube } from '../../lib/kube/kube.js';
 import { PGBOUNCERS } from '../../lib/api/resources.js';
 import type { OpsRequestRef, Plan } from '../../lib/planner/types.js';
 import { certificateSecretName, configSecretName, snapshotSecretName } from '../../lib/api/names.js';
+import { markOwned, secretOwnership, type PoolerIdentity } from '../../lib/api/ownership.js';
 import { objectGone } from '../failures.js';
 import { readPgBouncer } from './pause.js';
 import {
+  assertSecretOurs,
   b64,
   contentOf,
   createSecretIfMissing,
@@ -39,7 +41,9 @@ export async function takeSnapshot(kube: Kube, ref: OpsRequestRef, plan: Plan): 
   const pb = await readPgBouncer(kube, namespace, name);
   if (!pb) throw objectGone(`PgBouncer ${namespace}/${name} no longer exists`);
   const snapshotName = snapshotSecretName(name, ref.uid);
-  if (await readSecret(kube, namespace, snapshotName)) return snapshotName;
+  const owner = { name, uid: pb.metadata.uid! };
+  // A Secret of that name we did not make must never be restored from (nor deleted at cleanup).
+  if (await assertSecretOurs(kube, namespace, snapshotName, owner)) return snapshotName;
   const snapshot: Snapshot = {
     pgbouncerSpec: { tls: pb.spec.tls, sslMode: pb.spec.sslMode, authType: pb.spec.connectionPool?.authType },
     secrets: {},
@@ -48,17 +52,30 @@ export async function takeSnapshot(kube: Kube, ref: OpsRequestRef, plan: Plan): 
     const secret = await readSecret(kube, namespace, secretName);
     snapshot.secrets[secretName] = secret ? contentOf(secret) : null;
   }
-  await createSecretIfMissing(kube, namespace, snapshotName, {
-    type: 'Opaque',
-    data: { 'snapshot.json': b64(JSON.stringify(snapshot)) },
-    labels: { 'app.kubernetes.io/managed-by': 'pgbouncer-tls-orchestrator', 'pgbtls.dev/ops-request-uid': ref.uid },
-    ownerReferences: [{ apiVersion: 'kubedb.com/v1', kind: 'PgBouncer', name, uid: pb.metadata.uid! }],
-  });
+  await createSecretIfMissing(
+    kube,
+    namespace,
+    snapshotName,
+    markOwned(
+      {
+        type: 'Opaque',
+        data: { 'snapshot.json': b64(JSON.stringify(snapshot)) },
+        labels: { 'pgbtls.dev/ops-request-uid': ref.uid },
+      },
+      owner,
+    ),
+  );
   return snapshotName;
 }
 
-export async function readSnapshot(kube: Kube, namespace: string, snapshotName: string): Promise<Snapshot> {
-  const secret = await readSecret(kube, namespace, snapshotName);
+export async function readSnapshot(
+  kube: Kube,
+  namespace: string,
+  snapshotName: string,
+  owner: PoolerIdentity,
+): Promise<Snapshot> {
+  // Only a snapshot we made for this pooler says what to restore: any other could name any Secret.
+  const secret = await assertSecretOurs(kube, namespace, snapshotName, owner);
   if (!secret) throw objectGone(`snapshot Secret ${namespace}/${snapshotName} is gone; cannot restore`);
   return JSON.parse(unb64(secret.data?.['snapshot.json'])) as Snapshot;
 }
@@ -69,6 +86,8 @@ export async function restoreSnapshotContents(
   namespace: string,
   pgbouncer: string,
   snapshot: Snapshot,
+  /** When given, a Secret that is not ours for this pooler is left alone (it was not ours before either). */
+  owner?: PoolerIdentity,
 ): Promise<void> {
   const { tls, sslMode, authType } = snapshot.pgbouncerSpec;
   await kube.custom.patchNamespacedCustomObject(
@@ -81,6 +100,7 @@ export async function restoreSnapshotContents(
     mergePatch,
   );
   for (const [name, content] of Object.entries(snapshot.secrets)) {
+    if (owner && secretOwnership((await readSecret(kube, namespace, name))?.metadata, owner) === 'foreign') continue;
     if (content) await writeSecret(kube, namespace, name, content);
     else await deleteSecrets(kube, namespace, [name]);
   }

@@ -7,6 +7,7 @@ import type { PgBouncerOpsRequest } from '../../lib/api/types.js';
 import { classifyKubeError, getOrUndefined, isNotFound, type Kube } from '../../lib/kube/kube.js';
 import type { OpsRequestRef } from '../../lib/planner/types.js';
 import { leaseName } from '../../lib/api/names.js';
+import { supersedingRequest } from '../../lib/planner/supersede.js';
 import { objectGone } from '../failures.js';
 import { readOpsRequest } from './ops-request.js';
 
@@ -21,16 +22,6 @@ function compareAge(a: PgBouncerOpsRequest, b: PgBouncerOpsRequest): number {
   const ta = Date.parse(a.metadata.creationTimestamp as unknown as string);
   const tb = Date.parse(b.metadata.creationTimestamp as unknown as string);
   return ta !== tb ? ta - tb : a.metadata.name!.localeCompare(b.metadata.name!);
-}
-
-/**
- * KubeDB's skipper: the newest Pending request of a type wins; on equal creationTimestamps (they
- * have one-second resolution) the lexicographically smaller name wins.
- */
-function supersedes(other: PgBouncerOpsRequest, me: PgBouncerOpsRequest): boolean {
-  const to = Date.parse(other.metadata.creationTimestamp as unknown as string);
-  const tm = Date.parse(me.metadata.creationTimestamp as unknown as string);
-  return to !== tm ? to > tm : other.metadata.name!.localeCompare(me.metadata.name!) < 0;
 }
 
 export async function claimTurn(kube: Kube, ref: OpsRequestRef): Promise<TurnOutcome> {
@@ -49,13 +40,9 @@ export async function claimTurn(kube: Kube, ref: OpsRequestRef): Promise<TurnOut
   const holder = lease?.spec?.holderIdentity;
   if (holder === holderId(ref)) return { outcome: 'acquired' }; // a retried claim
 
-  if ((me.status?.phase ?? 'Pending') === 'Pending') {
-    // A newer Pending request of the same type makes this one redundant (KubeDB's skipper).
-    const newer = others
-      .filter((r) => r.spec.type === me.spec.type && (r.status?.phase ?? 'Pending') === 'Pending' && supersedes(r, me))
-      .sort(compareAge);
-    if (newer.length) return { outcome: 'skipped', supersededBy: newer[newer.length - 1].metadata.name! };
-  }
+  // A newer validated request with the same ask makes this one redundant (lib/planner/supersede.ts).
+  const newer = supersedingRequest(me, others);
+  if (newer) return { outcome: 'skipped', supersededBy: newer.metadata.name! };
   const holderAlive =
     holder && others.some((r) => holderId({ name: r.metadata.name!, uid: r.metadata.uid! }) === holder);
   if (holderAlive) return { outcome: 'wait', blockedBy: holder.split('/')[0] };

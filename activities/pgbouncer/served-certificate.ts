@@ -119,7 +119,16 @@ export async function waitUntilPodServes(
     } else {
       try {
         if (target.reload && Date.now() - lastReload >= RELOAD_EVERY_MS) {
-          const conn: AdminConnection = { ...at, ...want.admin, tls: want.tls?.adminTls };
+          // Verified against the CA the pod should serve, for its own name: no password to anyone else.
+          const conn: AdminConnection = {
+            ...at,
+            ...want.admin,
+            tls: want.tls && {
+              ...want.tls.adminTls,
+              caBundle: want.tls.caBundle,
+              hostnames: [want.hostname, `${target.pgbouncer}.${target.namespace}.svc`],
+            },
+          };
           await reloadPgBouncer(conn);
           reloads++;
           lastReload = Date.now();

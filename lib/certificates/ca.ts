@@ -81,6 +81,14 @@ export function parseCA(certPem: string, keyPem: string, label = 'CA'): ParsedCA
   if (!keyUsagePermits(parts, KEY_CERT_SIGN)) {
     throw new CertificateInputError(label, "tls.crt's keyUsage does not allow signing certificates (keyCertSign)");
   }
+  // Leaves carry this CA as ca.crt, the only trust anchor clients get: an intermediate there
+  // verifies nowhere (clients need a self-signed root), so every pod check would fail after a restart.
+  if (!cert.checkIssued(cert) || !cert.verify(cert.publicKey)) {
+    throw new CertificateInputError(
+      label,
+      `tls.crt is an intermediate CA (issued by "${cert.issuer.replace(/\n/g, ', ')}"), not a self-signed root; leaves get this CA as their only ca.crt, which clients cannot verify: point the issuer at a root CA's Secret`,
+    );
+  }
   return {
     certPem: cert.toString(),
     cert,

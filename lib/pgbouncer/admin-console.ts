@@ -1,23 +1,65 @@
 // PgBouncer's admin console (the virtual `pgbouncer` database): how the workflow asks a running
 // pooler to re-read its configuration and TLS files without dropping a session.
+//
+// The admin password is sent only to a peer that proved who it is: a TLS handshake whose
+// certificate chains to the CA the pod should serve and names the pod (or the pooler's Service).
+// Without TLS there is no such proof, so no RELOAD is sent at all: the planner restarts pods
+// instead (a reload is only ever planned for a pooler that keeps TLS), and this module refuses
+// rather than send the password in plaintext.
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import pg from 'pg';
+
+export interface AdminTls {
+  /** The pooler's own client certificate (CN = the admin user), which verify-ca/verify-full demand. */
+  certPem?: string;
+  keyPem?: string;
+  /** PEM bundle the pod's certificate must chain to: ca.crt of its server certificate Secret. */
+  caBundle: string;
+  /** Names the served certificate may carry: the pod's DNS name first (also sent as SNI). */
+  hostnames: string[];
+}
 
 export interface AdminConnection {
   address: string;
   port: number;
   user: string;
   password: string;
-  /**
-   * When the pooler has TLS: the pooler's own client certificate (CN = the admin user), which
-   * client_tls_sslmode verify-ca/verify-full and auth_type cert demand. What the pooler serves is
-   * judged by the TLS probe, not here, so the server certificate is not verified on this link.
-   */
-  tls?: { certPem: string; keyPem: string };
+  /** Required: without a verified TLS peer the password is not sent. */
+  tls?: AdminTls;
+  /** Connection (TCP + TLS + login) timeout. */
   timeoutMs?: number;
 }
 
-/** Sends RELOAD; resolves once PgBouncer has acknowledged it. */
+export class UnverifiedAdminPeerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnverifiedAdminPeerError';
+  }
+}
+
+/** The `ssl` options of a pg client that verifies the pod before any password leaves. */
+export function verifiedTlsOptions(tls: AdminTls) {
+  return {
+    ca: tls.caBundle,
+    cert: tls.certPem,
+    key: tls.keyPem,
+    servername: tls.hostnames[0],
+    rejectUnauthorized: true,
+    // The chain was verified against `ca` by then; the leaf must be for this pod or this pooler.
+    checkServerIdentity: (_host: string, cert: PeerCertificate) => {
+      const errors = tls.hostnames.map((h) => checkServerIdentity(h, cert));
+      return errors.some((e) => e === undefined) ? undefined : errors[0];
+    },
+  };
+}
+
+/** Sends RELOAD over verified TLS; resolves once PgBouncer has acknowledged it. */
 export async function reloadPgBouncer(conn: AdminConnection): Promise<void> {
+  if (!conn.tls?.caBundle || conn.tls.hostnames.length === 0) {
+    throw new UnverifiedAdminPeerError(
+      `not sending the admin password to ${conn.address}:${conn.port}: no CA and host name to verify the pod against (a pooler without TLS is restarted, not reloaded)`,
+    );
+  }
   const client = new pg.Client({
     host: conn.address,
     port: conn.port,
@@ -25,7 +67,7 @@ export async function reloadPgBouncer(conn: AdminConnection): Promise<void> {
     password: conn.password,
     database: 'pgbouncer',
     connectionTimeoutMillis: conn.timeoutMs ?? 5_000,
-    ssl: conn.tls ? { rejectUnauthorized: false, cert: conn.tls.certPem, key: conn.tls.keyPem } : false,
+    ssl: verifiedTlsOptions(conn.tls),
   });
   // An 'error' event without a listener would crash the worker; the query's rejection reports it.
   client.on('error', () => undefined);

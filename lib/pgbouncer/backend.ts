@@ -46,6 +46,12 @@ export function backendAddress(ab: AppBinding): BackendAddress {
     throw new Error(`${where}: spec.clientConfig needs url or service`);
   }
   const override = ab.metadata.annotations?.[BACKEND_HOST_ANNOTATION];
+  // The host lands in pgbouncer.ini: a DNS name or an IP address, nothing that could end the line.
+  if (override && !/^[A-Za-z0-9._:-]{1,253}$/.test(override)) {
+    throw new Error(
+      `${where}: annotation ${BACKEND_HOST_ANNOTATION} ${JSON.stringify(override).slice(0, 80)} is not a host name or IP address; write one such as db.example.com or 10.0.0.5`,
+    );
+  }
   return override ? { ...address, host: override } : address;
 }
 

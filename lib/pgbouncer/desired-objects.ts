@@ -11,6 +11,7 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { PgBouncer } from '../api/types.js';
+import { markOwned } from '../api/ownership.js';
 import {
   authSecretName,
   certificateSecretName,
@@ -89,6 +90,11 @@ function objectMeta(pb: PgBouncer, objectName: string) {
   };
 }
 
+/** A Secret's metadata, marked as made for this pooler (lib/api/ownership.ts), so the worker may rewrite it. */
+function secretMeta(pb: PgBouncer, objectName: string) {
+  return markOwned(objectMeta(pb, objectName), { name: pb.metadata.name!, uid: pb.metadata.uid! });
+}
+
 /**
  * The admin credentials. Not part of desiredObjects: this Secret is created once, when missing,
  * and never applied again, because its password is generated then and everything that logs in as
@@ -98,7 +104,7 @@ export function desiredAuthSecret(pb: PgBouncer, adminPassword: string): V1Secre
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: objectMeta(pb, authSecretName(pb)),
+    metadata: secretMeta(pb, authSecretName(pb)),
     type: 'kubernetes.io/basic-auth',
     data: { username: b64(ADMIN_USER), password: b64(adminPassword) },
   };
@@ -193,14 +199,14 @@ export function desiredObjects(pb: PgBouncer, iniText: string, userlistText: str
   const configSecret: V1Secret = {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: metadata(configSecretName(name)),
+    metadata: secretMeta(pb, configSecretName(name)),
     type: 'Opaque',
     data: { [CONFIG_FILE_KEY]: b64(iniText) },
   };
   const userlistSecret: V1Secret = {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: metadata(userlistSecretName(name)),
+    metadata: secretMeta(pb, userlistSecretName(name)),
     type: 'Opaque',
     data: { [USERLIST_KEY]: b64(userlistText) },
   };

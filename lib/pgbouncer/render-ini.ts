@@ -31,6 +31,43 @@ export const SERVER_TLS_SSLMODE = 'prefer';
 
 type Line = [key: string, value: string | number | undefined];
 
+/** Refused anywhere in pgbouncer.ini: a line break would start a setting of the author's choosing. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** A value in pgbouncer.ini that came from the PgBouncer or its AppBinding and cannot be one safe line. */
+export class UnsafeIniValueError extends Error {
+  constructor(
+    readonly field: string,
+    value: unknown,
+    why: string,
+  ) {
+    super(`${field}: ${JSON.stringify(String(value)).slice(0, 80)} cannot be written to pgbouncer.ini: ${why}`);
+    this.name = 'UnsafeIniValueError';
+  }
+}
+
+/** A string for pgbouncer.ini: refused when it has a control character (a line break or similar). */
+function safe<T extends string | undefined>(field: string, value: T): T {
+  if (value === undefined) return value;
+  if (typeof value !== 'string' || CONTROL_CHARACTERS.test(value)) {
+    throw new UnsafeIniValueError(field, value, 'it contains a control character (a line break or similar); remove it');
+  }
+  return value;
+}
+
+/** A whole number for pgbouncer.ini (the CRD says so; the renderer does not trust that it ran). */
+function safeNumber<T extends number | undefined>(field: string, value: T): T {
+  if (value === undefined || Number.isSafeInteger(value)) return value;
+  throw new UnsafeIniValueError(field, value, 'it is not a whole number; write a number such as 100');
+}
+
+/** One of the words pgbouncer knows for this setting. */
+function safeChoice<T extends string>(field: string, value: T, choices: readonly string[]): T {
+  if (choices.includes(value)) return value;
+  throw new UnsafeIniValueError(field, value, `use one of ${choices.join(', ')}`);
+}
+
 /** A [databases] key: bare when pgbouncer allows it, else SQL-identifier quoting. */
 function databaseKey(name: string): string {
   return /^[_0-9A-Za-z]+$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
@@ -46,27 +83,45 @@ function section(name: string, lines: Line[]): string[] {
   return [`[${name}]`, ...lines.filter(([, v]) => v !== undefined).map(([k, v]) => `${k} = ${v}`)];
 }
 
+/**
+ * Throws UnsafeIniValueError (naming the field) for a value that could break out of its line, so
+ * no spec or AppBinding can add a setting of its own (auth_type = trust, %include, ...).
+ */
 export function renderPgBouncerIni(pb: PgBouncer, backend: BackendAddress): string {
   const pool = pb.spec.connectionPool ?? {};
-  const dbName = pb.spec.database.databaseName;
-  const route = `host=${connValue(backend.host)} port=${backend.port} dbname=${connValue(dbName)}`;
+  const dbName = safe('spec.database.databaseName', pb.spec.database.databaseName);
+  const host = safe(
+    "the AppBinding's host (spec.clientConfig or the pgbtls.dev/backend-host annotation)",
+    backend.host,
+  );
+  const port = safeNumber("the AppBinding's port (spec.clientConfig)", backend.port);
+  const route = `host=${connValue(host)} port=${port} dbname=${connValue(dbName)}`;
 
   const settings: Line[] = [
     ['listen_addr', '*'],
-    ['listen_port', pool.port ?? DEFAULT_LISTEN_PORT],
-    ['auth_type', pool.authType ?? 'md5'],
+    ['listen_port', safeNumber('spec.connectionPool.port', pool.port ?? DEFAULT_LISTEN_PORT)],
+    ['auth_type', safeChoice('spec.connectionPool.authType', pool.authType ?? 'md5', ['md5', 'scram-sha-256'])],
     ['auth_file', AUTH_FILE],
     ['admin_users', ADMIN_USER],
-    ['pool_mode', pool.poolMode ?? 'session'],
-    ['max_client_conn', pool.maxClientConnections],
-    ['default_pool_size', pool.defaultPoolSize],
-    ['min_pool_size', pool.minPoolSize],
-    ['reserve_pool_size', pool.reservePoolSize],
-    ['reserve_pool_timeout', pool.reservePoolTimeoutSeconds],
-    ['max_db_connections', pool.maxDBConnections],
-    ['max_user_connections', pool.maxUserConnections],
-    ['stats_period', pool.statsPeriodSeconds],
-    ['ignore_startup_parameters', pool.ignoreStartupParameters || 'extra_float_digits'],
+    [
+      'pool_mode',
+      safeChoice('spec.connectionPool.poolMode', pool.poolMode ?? 'session', ['session', 'transaction', 'statement']),
+    ],
+    ['max_client_conn', safeNumber('spec.connectionPool.maxClientConnections', pool.maxClientConnections)],
+    ['default_pool_size', safeNumber('spec.connectionPool.defaultPoolSize', pool.defaultPoolSize)],
+    ['min_pool_size', safeNumber('spec.connectionPool.minPoolSize', pool.minPoolSize)],
+    ['reserve_pool_size', safeNumber('spec.connectionPool.reservePoolSize', pool.reservePoolSize)],
+    [
+      'reserve_pool_timeout',
+      safeNumber('spec.connectionPool.reservePoolTimeoutSeconds', pool.reservePoolTimeoutSeconds),
+    ],
+    ['max_db_connections', safeNumber('spec.connectionPool.maxDBConnections', pool.maxDBConnections)],
+    ['max_user_connections', safeNumber('spec.connectionPool.maxUserConnections', pool.maxUserConnections)],
+    ['stats_period', safeNumber('spec.connectionPool.statsPeriodSeconds', pool.statsPeriodSeconds)],
+    [
+      'ignore_startup_parameters',
+      safe('spec.connectionPool.ignoreStartupParameters', pool.ignoreStartupParameters || 'extra_float_digits'),
+    ],
     ['logfile', LOG_FILE],
     ['pidfile', PID_FILE],
   ];
@@ -74,7 +129,17 @@ export function renderPgBouncerIni(pb: PgBouncer, backend: BackendAddress): stri
     // Clients: the server certificate, and its CA to check the client certificates that
     // verify-ca/verify-full demand.
     settings.push(
-      ['client_tls_sslmode', effectiveSslMode(pb)],
+      [
+        'client_tls_sslmode',
+        safeChoice('spec.sslMode', effectiveSslMode(pb), [
+          'disable',
+          'allow',
+          'prefer',
+          'require',
+          'verify-ca',
+          'verify-full',
+        ]),
+      ],
       ['client_tls_ca_file', `${SERVER_TLS_DIR}/${TLS_CA_KEY}`],
       ['client_tls_key_file', `${SERVER_TLS_DIR}/${TLS_KEY_KEY}`],
       ['client_tls_cert_file', `${SERVER_TLS_DIR}/${TLS_CERT_KEY}`],

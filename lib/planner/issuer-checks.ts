@@ -2,6 +2,7 @@
 // findings become errors on the field that named it, each with the fix.
 import type { IssuerRef } from '../api/types.js';
 import { fieldError, quote } from './field-errors.js';
+import { clusterIssuerAllows, clusterIssuerFix } from './signing-policy.js';
 import { issuerKey, type FieldError, type IssuerSummary, type LiveState } from './types.js';
 
 const NON_CA_KINDS = /\b(acme|selfSigned|vault|venafi)\b|only CA issuers/i;
@@ -86,6 +87,25 @@ export function checkIssuerCanSign(live: LiveState, use: IssuerUse): FieldError[
     }
     return [
       fieldError(field, `${whose || `${what} cannot sign: `}${summary.problem}`, `fix its CA Secret ${orAnother}`),
+    ];
+  }
+  if (ref.kind === 'ClusterIssuer' && !clusterIssuerAllows(summary, namespace)) {
+    return [
+      fieldError(
+        field,
+        `${whose}ClusterIssuer ${quote(ref.name)} does not allow namespace ${quote(namespace)}`,
+        clusterIssuerFix(ref.name, namespace),
+      ),
+    ];
+  }
+  if (summary.caNotBefore && Date.parse(summary.caNotBefore) > Date.parse(live.now)) {
+    const secret = summary.caSecretName ? ` (Secret ${summary.caSecretNamespace}/${summary.caSecretName})` : '';
+    return [
+      fieldError(
+        field,
+        `${whose}the CA of ${what}${secret} is not valid until ${summary.caNotBefore}, so nothing it signs verifies yet`,
+        `wait until then, fix the CA's validity (or the clock) ${orAnother}`,
+      ),
     ];
   }
   if (summary.caNotAfter && Date.parse(summary.caNotAfter) <= Date.parse(live.now)) {

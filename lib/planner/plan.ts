@@ -9,6 +9,8 @@ import { problemOf, uniqueErrors } from './field-errors.js';
 import { mintsCertificates, replacesCertificates, sameIssuer } from './intent.js';
 import { canReload, forceRestartRequested, planPods } from './pods.js';
 import { pgbouncerObject, resolve, type PgBouncerInput, type ResolvedCertificate } from './resolve.js';
+import { checkSecretOwnership } from './ownership.js';
+import { checkSigningPolicy } from './signing-policy.js';
 import { planRevocations } from './revocations.js';
 import { issuerKey, type CertificatePlan, type FieldError, type LiveState, type PlanResult } from './types.js';
 import { validateRequest } from './validate.js';
@@ -76,6 +78,8 @@ export function planReconfigureTLS(live: LiveState, options: PlanOptions = {}): 
   const built = planAllCertificates(live, pb, mint);
   if (built.errors.length) return { ok: false, errors: uniqueErrors(built.errors) };
   const { certificates } = built;
+  const denied = checkSigningPolicy(live, tls, { ...pb, replicas: pb.spec.replicas }, certificates, mint);
+  if (denied.length) return { ok: false, errors: uniqueErrors(denied) };
 
   const { revoke, warnings: revokeWarnings } = replacesCertificates(intent)
     ? planRevocations(live, current)
@@ -87,6 +91,17 @@ export function planReconfigureTLS(live: LiveState, options: PlanOptions = {}): 
       ? (['server', 'client'] as const).map((alias) => certificateSecretName(pgbouncerObject(pb), alias))
       : // Never a name that now holds a new certificate (the client taking the server's old Secret).
         renamed.map((c) => c.currentSecretName).filter((name) => !mint.some((c) => c.secretName === name));
+
+  const ownership = checkSecretOwnership(live, {
+    tls,
+    pb: { name: pb.name, namespace: pb.namespace, uid: state.uid },
+    intent,
+    certificates,
+    resolved: mint,
+    deleteSecrets,
+    revoke,
+  });
+  if (ownership.length) return { ok: false, errors: uniqueErrors(ownership) };
 
   const method = canReload({
     hotReload: options.hotReload === true && !forceRestartRequested(live.request.annotations),

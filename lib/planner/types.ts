@@ -10,6 +10,8 @@ import type {
   SslMode,
   X509Subject,
 } from '../api/types.js';
+import type { SecretOwnership } from '../api/ownership.js';
+import type { SigningPolicy } from './signing-policy.js';
 
 export interface OpsRequestRef {
   namespace: string;
@@ -46,8 +48,11 @@ export interface IssuerSummary {
   caSecretName?: string;
   caFingerprintSha256?: string;
   caNotAfter?: string;
+  caNotBefore?: string;
   /** Why it cannot sign, if it cannot: not found, not a CA issuer, CA Secret missing or broken. */
   problem?: string;
+  /** What its annotations allow beyond the pooler's own names (signing-policy.ts); absent: nothing. */
+  policy?: SigningPolicy;
 }
 
 export interface PodSummary {
@@ -82,6 +87,14 @@ export interface LiveState {
   /** The certificates the PgBouncer serves today, by alias (absent: no such Secret). */
   certificates: Partial<Record<CertificateAlias, CertificateSummary>>;
   pods: PodSummary[];
+  /**
+   * Who made the Secrets this request may write or delete, by name in the request's namespace
+   * (lib/api/ownership.ts): certificate, staging and snapshot Secrets. Names not listed were not
+   * gathered and count as absent; the activities check again before each write.
+   */
+  secrets?: Record<string, SecretOwnership>;
+  /** The same for the CRL Secrets next to the issuers' CAs, by `<namespace>/<name>`. */
+  crlSecrets?: Record<string, SecretOwnership>;
 }
 
 export const issuerKey = (ref: Pick<IssuerRef, 'kind' | 'name'>) => `${ref.kind}/${ref.name}`;

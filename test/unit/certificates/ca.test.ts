@@ -4,6 +4,7 @@ import { CertificateInputError } from '../../../lib/certificates/errors.js';
 import { issueCertificate } from '../../../lib/certificates/issue.js';
 import { generatePrivateKey } from '../../../lib/certificates/keys.js';
 import { DAY, extensionsText, openssl, opensslCA, tempFiles, pemLabel } from './openssl.js';
+import { caSecretData } from '../../bad-input/ca-material.js';
 
 const files = tempFiles();
 afterAll(() => files.cleanup());
@@ -114,6 +115,13 @@ describe('parseCA', () => {
     });
     expect(() => parseCA(leaf.certPem, leafKey.keyPem, 'Secret demo/ca')).toThrow(
       /^Secret demo\/ca: tls\.crt is not a CA certificate \(no basicConstraints CA:TRUE\)/,
+    );
+  });
+
+  test('rejects an intermediate CA (clients get only ca.crt, which must be a self-signed root)', async () => {
+    const data = await caSecretData('intermediate-pathlen0');
+    expect(() => parseCA(data['tls.crt'], data['tls.key'], 'Secret demo/ca')).toThrow(
+      /^Secret demo\/ca: tls\.crt is an intermediate CA \(issued by "CN=corpus root CA"\), not a self-signed root; .*point the issuer at a root CA's Secret$/,
     );
   });
 

@@ -39,6 +39,15 @@ export function issuer(
     caSecretName: `${name}-ca`,
     caFingerprintSha256: `FP:${name}`,
     caNotAfter: '2036-01-01T00:00:00.000Z',
+    // What the table cases' extra names need; signing-policy tests give their own.
+    policy: {
+      namespaces: kind === 'ClusterIssuer' ? ['demo'] : [],
+      dnsSuffixes: ['example.com'],
+      wildcards: false,
+      ipRanges: ['10.0.0.0/8', 'fd00::/8'],
+      uriPrefixes: ['spiffe://cluster.local/'],
+      emailDomains: ['example.com'],
+    },
     ...extra,
   };
 }

@@ -467,3 +467,14 @@ describe('validation', () => {
     );
   });
 });
+
+test('a CA that is not valid yet is refused, naming the issuer field and the fix', () => {
+  const errors = errorsOf({
+    issuers: [issuer('ca-one'), issuer('future', { caNotBefore: '2026-11-29T12:00:00.000Z' })],
+    tls: { issuerRef: ref('future') },
+  });
+  expect(errors.map((e) => e.field)).toEqual(['spec.tls.issuerRef']);
+  expect(errors[0].message).toMatch(
+    /CA of Issuer "future" .* is not valid until 2026-11-29T12:00:00\.000Z.*; wait until then/,
+  );
+});

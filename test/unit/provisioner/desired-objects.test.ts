@@ -64,6 +64,8 @@ test('names, labels and owner references follow KubeDB', () => {
       'app.kubernetes.io/instance': 'pb',
       'app.kubernetes.io/managed-by': 'kubedb.com',
       'app.kubernetes.io/component': 'connection-pooler',
+      // Secrets also say which pooler they were made for (the worker's ownership rule).
+      ...(o.kind === 'Secret' ? { 'pgbtls.dev/pgbouncer': 'pb' } : {}),
     });
   }
 });
