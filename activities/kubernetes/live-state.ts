@@ -66,6 +66,7 @@ export async function summarizeIssuer(
     const info = describeCertificate(ca.certPem, label);
     summary.caFingerprintSha256 = info.fingerprintSha256;
     summary.caNotAfter = info.notAfter;
+    summary.caNotBefore = info.notBefore;
   } catch (err) {
     summary.problem = err instanceof Error ? err.message : String(err);
   }
