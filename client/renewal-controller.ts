@@ -8,12 +8,12 @@
 //   - an ops request on a pooler reaching Successful/Failed/Skipped → signal(WithStart): the
 //     renewal reschedules from the new notAfter, or sees its own request's outcome.
 // The workflow decides everything; a lost signal costs at most its daily re-check.
-import type { KubernetesListObject, ObjectCache } from '@kubernetes/client-node';
+import type { ObjectCache } from '@kubernetes/client-node';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { KUBEDB_GROUP, OPS_GROUP, type PgBouncer, type PgBouncerOpsRequest } from '../lib/api/types.js';
 import type { Config } from '../lib/config.js';
 import { KeyedSerialQueue } from '../lib/keyed-queue.js';
-import { startResilientInformer, type ResilientInformer } from '../lib/kube/informer.js';
+import { customObjectSource, startResilientInformer } from '../lib/kube/informer.js';
 import type { Kube } from '../lib/kube/kube.js';
 import type { Logger } from '../lib/log.js';
 import { tlsEnabled } from '../lib/planner/intent.js';
@@ -158,37 +158,27 @@ export async function startRenewalController(deps: RenewalControllerDeps): Promi
     if (pb) wake(pb, tlsEnabled(pb.spec?.tls), `ops request ${r.metadata.name} ended ${phase}`);
   };
 
-  const informers: ResilientInformer<PgBouncer | PgBouncerOpsRequest>[] = [];
+  const informers: { stop(): Promise<void> }[] = [];
   const namespaces = config.watchNamespaces.length ? config.watchNamespaces : [undefined];
   const pbApi = { group: KUBEDB_GROUP, version: 'v1', plural: 'pgbouncers' };
   const opsApi = { group: OPS_GROUP, version: 'v1alpha1', plural: 'pgbounceropsrequests' };
   const common = { kube, logger, minBackoffMs: minBackoff, maxBackoffMs: maxBackoff };
   for (const namespace of namespaces) {
-    const where = namespace ? `namespaces/${namespace}/` : '';
+    const where = namespace ?? 'all namespaces';
     const pbInformer = await startResilientInformer<PgBouncer>({
       ...common,
-      path: `/apis/${KUBEDB_GROUP}/v1/${where}pgbouncers`,
-      list: async () =>
-        (namespace
-          ? await kube.custom.listNamespacedCustomObject({ ...pbApi, namespace })
-          : await kube.custom.listClusterCustomObject(pbApi)) as KubernetesListObject<PgBouncer>,
-      what: `PgBouncers in ${namespace ?? 'all namespaces'} (renewals)`,
+      ...customObjectSource<PgBouncer>(kube, pbApi, namespace),
+      what: `PgBouncers in ${where} (renewals)`,
       onChange: onPgBouncer,
     });
     pgbouncerCaches.set(namespace ?? '*', pbInformer.cache);
-    informers.push(pbInformer as ResilientInformer<PgBouncer | PgBouncerOpsRequest>);
-    informers.push(
-      (await startResilientInformer<PgBouncerOpsRequest>({
-        ...common,
-        path: `/apis/${OPS_GROUP}/v1alpha1/${where}pgbounceropsrequests`,
-        list: async () =>
-          (namespace
-            ? await kube.custom.listNamespacedCustomObject({ ...opsApi, namespace })
-            : await kube.custom.listClusterCustomObject(opsApi)) as KubernetesListObject<PgBouncerOpsRequest>,
-        what: `PgBouncerOpsRequests in ${namespace ?? 'all namespaces'} (renewals)`,
-        onChange: onOpsRequest,
-      })) as ResilientInformer<PgBouncer | PgBouncerOpsRequest>,
-    );
+    const opsInformer = await startResilientInformer<PgBouncerOpsRequest>({
+      ...common,
+      ...customObjectSource<PgBouncerOpsRequest>(kube, opsApi, namespace),
+      what: `PgBouncerOpsRequests in ${where} (renewals)`,
+      onChange: onOpsRequest,
+    });
+    informers.push(pbInformer, opsInformer);
   }
   logger.info('keeping certificate renewals', {
     namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all',

@@ -152,6 +152,17 @@ export async function certificateRenewal(input: CertificateRenewalInput): Promis
       continue;
     }
     const delay = Date.parse(plan.at) - Date.now();
+    if (delay <= 0 && plan.busyWith) {
+      // Due, but a person's request on this pooler goes first; its end wakes us.
+      status.state = 'waiting';
+      show(`Due, waiting for ${plan.busyWith.join(', ')} on this PgBouncer to end`, [
+        ...plan.reasons,
+        ...table,
+        ...cas,
+      ]);
+      await wake(seen, POLL_MS);
+      continue;
+    }
     if (delay > 0) {
       status.state = 'waiting';
       show(`Next renewal ${plan.at} (try ${plan.attempt}, as ${plan.requestName})`, [

@@ -20,6 +20,7 @@ import {
 import { expiryStamp, planRenewal, type CertificateFacts, type RenewalPlan } from '../../lib/renewal/policy.js';
 import { parseMaintenanceWindows, WindowFormatError, type MaintenanceWindow } from '../../lib/renewal/window.js';
 import { summarizeIssuer } from './live-state.js';
+import { recordEvent } from './ops-request.js';
 import { readPgBouncer } from './pause.js';
 import { readSecret, unb64 } from './secrets.js';
 
@@ -65,13 +66,14 @@ function finalMessage(r: PgBouncerOpsRequest): string | undefined {
   );
 }
 
-async function listRenewalRequests(kube: Kube, pb: RenewalTarget): Promise<PgBouncerOpsRequest[]> {
-  const list = (await kube.custom.listNamespacedCustomObject({
-    ...opsApi,
-    namespace: pb.namespace,
-    labelSelector: `${RENEWAL_OF_LABEL}=${pb.name}`,
-  })) as { items: PgBouncerOpsRequest[] };
-  return list.items;
+/** Every ops request on this PgBouncer, renewals (by label) and others. */
+async function listRequestsOn(kube: Kube, pb: RenewalTarget): Promise<PgBouncerOpsRequest[]> {
+  const list = (await kube.custom.listNamespacedCustomObject({ ...opsApi, namespace: pb.namespace })) as {
+    items: PgBouncerOpsRequest[];
+  };
+  return list.items.filter(
+    (r) => r.metadata.labels?.[RENEWAL_OF_LABEL] === pb.name || r.spec?.databaseRef?.name === pb.name,
+  );
 }
 
 /** The certificates a PgBouncer serves, read from its Secrets, with their renewBefore and CA. */
@@ -168,7 +170,13 @@ export async function inspectRenewal(
   watch?: string,
 ): Promise<RenewalInspection> {
   const problems: string[] = [];
-  const requests = await listRenewalRequests(kube, target);
+  const all = await listRequestsOn(kube, target);
+  const requests = all.filter((r) => r.metadata.labels?.[RENEWAL_OF_LABEL] === target.name);
+  // A person's request queued or running on this pooler goes first: a renewal behind it would
+  // only rotate what it is about to change (or supersede it in the queue).
+  const busyWith = all
+    .filter((r) => r.metadata.labels?.[RENEWAL_OF_LABEL] !== target.name && !TERMINAL.has(r.status?.phase ?? ''))
+    .map((r) => r.metadata.name!);
   const watchedRequest = watch ? requests.find((r) => r.metadata.name === watch) : undefined;
   const watched: WatchedRequest | undefined = watchedRequest && {
     name: watch!,
@@ -195,6 +203,7 @@ export async function inspectRenewal(
     now: Date.now(),
     certificates,
     attempts,
+    busyWith,
     ...readWindowSettings(pb, problems),
   });
   return { plan, problems, watched, certificates };
@@ -251,27 +260,5 @@ export interface PgBouncerEvent {
 
 /** An Event on the PgBouncer (kubectl describe pb shows it). */
 export async function recordPgBouncerEvent(kube: Kube, target: RenewalTarget, event: PgBouncerEvent): Promise<void> {
-  const now = new Date();
-  await kube.core.createNamespacedEvent({
-    namespace: target.namespace,
-    body: {
-      metadata: { generateName: `${target.name}.`, namespace: target.namespace },
-      involvedObject: {
-        apiVersion: 'kubedb.com/v1',
-        kind: 'PgBouncer',
-        name: target.name,
-        namespace: target.namespace,
-        uid: target.uid,
-      },
-      type: event.type,
-      reason: event.reason,
-      message: event.message,
-      source: { component: 'pgbouncer-tls-orchestrator' },
-      reportingComponent: 'pgbouncer-tls-orchestrator',
-      reportingInstance: 'worker',
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    },
-  });
+  await recordEvent(kube, { apiVersion: 'kubedb.com/v1', kind: 'PgBouncer', metadata: { ...target } }, event);
 }

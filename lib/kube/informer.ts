@@ -106,3 +106,18 @@ export async function startResilientInformer<T extends KubernetesObject>(
     },
   };
 }
+
+/** The watch path and list call of a custom resource in one namespace, or in all (namespace undefined). */
+export function customObjectSource<T extends KubernetesObject>(
+  kube: Kube,
+  api: { group: string; version: string; plural: string },
+  namespace: string | undefined,
+): Pick<ResilientInformerOptions<T>, 'path' | 'list'> {
+  return {
+    path: `/apis/${api.group}/${api.version}/${namespace ? `namespaces/${namespace}/` : ''}${api.plural}`,
+    list: async () =>
+      (namespace
+        ? await kube.custom.listNamespacedCustomObject({ ...api, namespace })
+        : await kube.custom.listClusterCustomObject(api)) as KubernetesListObject<T>,
+  };
+}

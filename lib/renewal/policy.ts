@@ -49,6 +49,8 @@ export interface RenewalPlan {
   attempt: number;
   /** A request for this expiry still runs: wait for it instead of creating one. */
   inProgress?: string;
+  /** Other requests on the pooler not yet ended: the renewal waits until they end. */
+  busyWith?: string[];
   /** Less than 10% of the lifetime or less than 24 h left when the request starts. */
   urgency?: string;
   /** CAs within their own renewal margin (a third of their lifetime left). */
@@ -134,6 +136,8 @@ export interface PlanInput {
   certificates: CertificateFacts[];
   /** Requests that exist for the earliest expiry (any phase). */
   attempts: RenewalAttempt[];
+  /** Other (non-renewal) requests on the pooler that have not ended. */
+  busyWith?: string[];
   windows?: MaintenanceWindow[];
   /** Override of the window's safety margin (ms); default: 10% of the deciding certificate's lifetime. */
   safetyMarginMs?: number;
@@ -208,6 +212,7 @@ export function planRenewal(input: PlanInput): RenewalPlan {
     at: new Date(at).toISOString(),
     reasons,
     ...(inProgress ? { inProgress: inProgress.name } : {}),
+    ...(input.busyWith?.length ? { busyWith: input.busyWith } : {}),
     ...(() => {
       const urgency = urgencyAt(Math.max(at, input.now), facts.notBefore, first.notAfter);
       return urgency ? { urgency } : {};

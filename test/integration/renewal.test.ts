@@ -9,7 +9,7 @@ import { startWatcher, type Watcher } from '../../client/watcher.js';
 import { createRenewalRequest } from '../../activities/kubernetes/renewal.js';
 import { KUBEDB_GROUP, OPS_GROUP, type PgBouncerOpsRequest } from '../../lib/api/types.js';
 import { describeCertificate } from '../../lib/certificates/index.js';
-import { loadConfig, type Config } from '../../lib/config.js';
+import type { Config } from '../../lib/config.js';
 import { mergePatch } from '../../lib/kube/kube.js';
 import { probeServedTls } from '../../lib/pgbouncer/tls-probe.js';
 import {
@@ -22,7 +22,7 @@ import {
 } from '../../lib/renewal/names.js';
 import { expiryStamp, planRenewal } from '../../lib/renewal/policy.js';
 import { renewalStatusQuery, type RenewalStatus } from '../../workflows/renewal-signals.js';
-import { createTestNamespace, eventually, stackInfo, testKube } from '../support/cluster.js';
+import { createTestNamespace, eventually, stackConfig, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { recordHistory } from '../support/histories.js';
 import { captureLogs } from '../support/log-capture.js';
@@ -45,16 +45,7 @@ beforeAll(async () => {
   namespace = await createTestNamespace('renew');
   await createAppBinding(namespace);
   caPem = await createCaIssuer(namespace, 'ca-one');
-  const info = stackInfo();
-  config = {
-    ...loadConfig({
-      KUBECONFIG: info.kubeconfig,
-      TEMPORAL_ADDRESS: info.temporal.address,
-      TEMPORAL_NAMESPACE: info.temporal.namespace,
-    }),
-    taskQueue,
-    watchNamespaces: [namespace],
-  };
+  config = stackConfig(taskQueue, [namespace]);
   client = await testClient();
   workers.push(await startWorkerProcess(taskQueue));
   await startControllers();
@@ -75,7 +66,10 @@ async function startControllers(): Promise<void> {
   stoppers.push(watcher, renewals);
 }
 
-async function pgbouncerWithTls(name: string, annotations: Record<string, string> = {}): Promise<string> {
+async function pgbouncerWithTls(
+  name: string,
+  { annotations = {}, issuer = 'ca-one', renewBefore = ONE_HOUR.renewBefore } = {},
+): Promise<string> {
   await createPgBouncer(namespace, name);
   if (Object.keys(annotations).length) await annotate(name, annotations);
   await eventually(async () => (await readPgBouncer(namespace, name)).status?.phase === 'Ready', {
@@ -85,10 +79,10 @@ async function pgbouncerWithTls(name: string, annotations: Record<string, string
   const add = await createOpsRequest(namespace, `${name}-add-tls`, {
     databaseRef: { name },
     tls: {
-      issuerRef: { apiGroup: 'cert-manager.io', kind: 'Issuer', name: 'ca-one' },
+      issuerRef: { apiGroup: 'cert-manager.io', kind: 'Issuer', name: issuer },
       certificates: [
-        { alias: 'server', ...ONE_HOUR },
-        { alias: 'client', ...ONE_HOUR },
+        { alias: 'server', duration: '1h', renewBefore },
+        { alias: 'client', duration: '1h', renewBefore },
       ],
     },
   });
@@ -259,28 +253,6 @@ describe('renewal of pb (1h certificates, renewBefore 59m50s)', () => {
     );
   });
 
-  test('a worker restart between scheduling and firing neither loses nor duplicates the renewal', async () => {
-    // Wait until a renewal is scheduled (not yet due), then take the only worker away.
-    const scheduled = await eventually(
-      async () => {
-        const s = await renewalStatus('pb', uid);
-        const ahead = s.state === 'waiting' && s.nextRenewal && Date.parse(s.nextRenewal) - Date.now() > 2_000;
-        return ahead ? s : undefined;
-      },
-      { what: 'a scheduled renewal', timeoutMs: 60_000, intervalMs: 100 },
-    );
-    await workers[0]!.kill();
-    workers.shift();
-    // Past the renewal time with no worker: nothing fires.
-    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(scheduled.nextRenewal!) - Date.now()) + 3_000));
-    const stamp = expiryStamp(scheduled.notAfter!);
-    expect((await renewalRequests('pb')).filter((r) => r.metadata.labels?.[RENEWAL_EXPIRY_LABEL] === stamp)).toEqual(
-      [],
-    );
-    workers.push(await startWorkerProcess(taskQueue));
-    await renewedOnce('pb', scheduled.notAfter!);
-  });
-
   test('two watchers and two workers racing create one request per expiry', async () => {
     await startControllers();
     workers.push(await startWorkerProcess(taskQueue));
@@ -347,13 +319,46 @@ describe('renewal of pb (1h certificates, renewBefore 59m50s)', () => {
   });
 });
 
+describe('durability on pbd (renewBefore 59m30s: 30 s between issuance and renewal)', () => {
+  test('a worker restart between scheduling and firing neither loses nor duplicates the renewal', async () => {
+    const uid = await pgbouncerWithTls('pbd', { renewBefore: '59m30s' });
+    const scheduled = await eventually(
+      async () => {
+        const s = await renewalStatus('pbd', uid);
+        const ahead = s.state === 'waiting' && s.nextRenewal && Date.parse(s.nextRenewal) - Date.now() > 3_000;
+        return ahead ? s : undefined;
+      },
+      { what: 'a scheduled renewal', timeoutMs: 60_000, intervalMs: 100 },
+    );
+    // Every worker goes (SIGKILL) before the timer fires, and stays away past it.
+    for (const w of workers.splice(0)) await w.kill();
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(scheduled.nextRenewal!) - Date.now()) + 3_000));
+    const stamp = expiryStamp(scheduled.notAfter!);
+    const ofStamp = async () =>
+      (await renewalRequests('pbd')).filter((r) => r.metadata.labels?.[RENEWAL_EXPIRY_LABEL] === stamp);
+    expect(await ofStamp()).toEqual([]);
+    const restartedAt = Date.now();
+    workers.push(await startWorkerProcess(taskQueue));
+    const renewed = await renewedOnce('pbd', scheduled.notAfter!);
+    report.restartToRequestMs = Date.parse(String(renewed.metadata.creationTimestamp)) - restartedAt;
+    await kube.custom.deleteNamespacedCustomObject({
+      group: KUBEDB_GROUP,
+      version: 'v1',
+      plural: 'pgbouncers',
+      namespace,
+      name: 'pbd',
+    });
+    await client.workflow.getHandle(renewalWorkflowIdFor({ namespace, name: 'pbd', uid })).result();
+  });
+});
+
 describe('maintenance window on pbw', () => {
   test('a closed window delays the renewal; the safety margin overrides it; deleting the PgBouncer stops it', async () => {
     // A window that opens 12 h from now (and lasts an hour): closed for the whole test.
     const opens = new Date(Date.now() + 12 * 3_600_000);
     const hhmm = (d: Date) => d.toISOString().slice(11, 16);
     const window = `* ${hhmm(opens)}-${hhmm(new Date(opens.getTime() + 3_600_000))}`;
-    const uid = await pgbouncerWithTls('pbw', { [MAINTENANCE_WINDOW_ANNOTATION]: window });
+    const uid = await pgbouncerWithTls('pbw', { annotations: { [MAINTENANCE_WINDOW_ANNOTATION]: window } });
     const issued = await serverCert('pbw');
     const status = await eventually(
       async () => {
@@ -388,5 +393,76 @@ describe('maintenance window on pbw', () => {
     // One run when the deletion came before the renewal's continue-as-new, else the last one stopped.
     await recordHistory('renewal-window-and-margin', client.workflow.getHandle(id, runs[0]));
     if (runs.length > 1) await recordHistory('renewal-stopped-deleted', client.workflow.getHandle(id));
+  });
+});
+
+describe('failures and the CA on pbf', () => {
+  async function events(pb: string, reason: string) {
+    const list = await kube.core.listNamespacedEvent({
+      namespace,
+      fieldSelector: `involvedObject.kind=PgBouncer,involvedObject.name=${pb},reason=${reason}`,
+    });
+    return list.items;
+  }
+
+  test('a CA near its own expiry is reported; a failed renewal is loud and retried as a new request', async () => {
+    // A CA in the last third of its life: valid from 10 h ago for 12 h.
+    await createCaIssuer(namespace, 'ca-short', {
+      notBefore: new Date(Date.now() - 10 * 3_600_000),
+      notAfter: new Date(Date.now() + 2 * 3_600_000),
+    });
+    const uid = await pgbouncerWithTls('pbf', { issuer: 'ca-short' });
+    const [caEvent] = await eventually(
+      async () => {
+        const found = await events('pbf', 'CAExpiringSoon');
+        return found.length ? found : undefined;
+      },
+      {
+        what: 'a CAExpiringSoon Event on pbf',
+        timeoutMs: 30_000,
+      },
+    );
+    expect(caEvent!.type).toBe('Warning');
+    expect(caEvent!.message).toMatch(
+      /the CA of Issuer ca-short expires .*within the last third of its lifetime.*renew the CA/,
+    );
+
+    // Take the CA away: the next renewal request fails validation.
+    await kube.core.deleteNamespacedSecret({ namespace, name: 'ca-short-ca' });
+    const [failed] = await eventually(
+      async () => {
+        const found = await events('pbf', 'CertificateRenewalFailed');
+        return found.length ? found : undefined;
+      },
+      { what: 'a CertificateRenewalFailed Event on pbf', timeoutMs: 60_000 },
+    );
+    expect(failed!.type).toBe('Warning');
+    // 1h certificates always have less than 24 h left: every try says so.
+    expect(failed!.message).toMatch(
+      /renewal request pbf-renew-\S+-1 ended Failed: .*; a new try follows after a backoff\. URGENT: only .* left until the certificate expires \(.*less than 24 h\)/,
+    );
+    const status = await eventually(
+      async () => {
+        const s = await renewalStatus('pbf', uid);
+        return s.state === 'waiting' && /1 earlier try failed/.test(s.reasons.join()) && s;
+      },
+      { what: 'the retry to be scheduled', timeoutMs: 30_000 },
+    );
+    expect(status.reasons.join()).toMatch(/retrying after 1m/);
+    expect(Date.parse(status.nextRenewal!)).toBeGreaterThan(Date.now() + 20_000);
+    expect(status.problems.join()).toMatch(/ca-short-ca/);
+    // Whichever worker ran the activity counted it.
+    const metrics = (await Promise.all(workers.map(async (w) => (await fetch(w.metricsUrl)).text()))).join('\n');
+    const failures = metrics
+      .split('\n')
+      .filter((l) => l.startsWith('pgbtls_certificate_renewals') && l.includes('pgbouncer="pbf"'));
+    expect(failures.join('\n')).toMatch(/outcome="Failed"/);
+    await kube.custom.deleteNamespacedCustomObject({
+      group: KUBEDB_GROUP,
+      version: 'v1',
+      plural: 'pgbouncers',
+      namespace,
+      name: 'pbf',
+    });
   });
 });

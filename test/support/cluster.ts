@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createKube, type Kube } from '../../lib/kube/kube.js';
+import { loadConfig, type Config } from '../../lib/config.js';
 import type { StackInfo } from '../../stack/stack-info.js';
 
 export function stackInfo(): StackInfo {
@@ -46,4 +47,18 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** The product's config pointed at the test stack, for a watcher or controller run in-process. */
+export function stackConfig(taskQueue: string, watchNamespaces: string[]): Config {
+  const info = stackInfo();
+  return {
+    ...loadConfig({
+      KUBECONFIG: info.kubeconfig,
+      TEMPORAL_ADDRESS: info.temporal.address,
+      TEMPORAL_NAMESPACE: info.temporal.namespace,
+    }),
+    taskQueue,
+    watchNamespaces,
+  };
 }

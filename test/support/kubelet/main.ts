@@ -17,7 +17,9 @@ const podsDir = process.env.PGBTLS_KUBELET_PODS_DIR;
 if (!podsDir) throw new Error('PGBTLS_KUBELET_PODS_DIR is not set: the stack sets it to <state dir>/pods');
 const podNetwork = process.env.PGBTLS_KUBELET_POD_NETWORK;
 if (!podNetwork || !/^127\.\d{1,3}$/.test(podNetwork))
-  throw new Error('PGBTLS_KUBELET_POD_NETWORK must be the first two octets of a loopback /16 (e.g. 127.42): the stack sets it');
+  throw new Error(
+    'PGBTLS_KUBELET_POD_NETWORK must be the first two octets of a loopback /16 (e.g. 127.42): the stack sets it',
+  );
 const kubelet = new KubeletStandIn({
   kube,
   runtime: new PgBouncerRuntime({
@@ -33,5 +35,11 @@ const kubelet = new KubeletStandIn({
 });
 
 await kubelet.start();
-logger.info('kubelet stand-in running', { node: kubelet.nodeName, readyDelayMs, projectionDelayMs, podsDir, podNetwork });
+logger.info('kubelet stand-in running', {
+  node: kubelet.nodeName,
+  readyDelayMs,
+  projectionDelayMs,
+  podsDir,
+  podNetwork,
+});
 stopOnSignals(() => kubelet.stop(), logger);

@@ -132,6 +132,11 @@ describe('planRenewal: when the next request is created', () => {
     expect(plan.requestName).toBe(`pb-renew-${expiryStamp(iso(t0 + 90 * D))}-3`);
   });
 
+  test("a person's request on the pooler not yet ended is passed on, for the renewal to wait", () => {
+    expect(planRenewal(input({ busyWith: ['remove-tls'] })).busyWith).toEqual(['remove-tls']);
+    expect(planRenewal(input({ busyWith: [] })).busyWith).toBeUndefined();
+  });
+
   test('urgency: under 10% of the lifetime or under 24 h left', () => {
     expect(planRenewal(input({})).urgency).toBeUndefined();
     const late = planRenewal(input({ certificates: [cert('server', t0 - 82 * D, 90 * D)] }));
