@@ -4,16 +4,15 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, TemporalFailure, type MetricHistogram } from '@temporalio/common';
 import { CertificateInputError } from '../lib/certificates/index.js';
 import { classifyKubeError } from '../lib/kube/kube.js';
+import { FAILURE_TYPES } from '../lib/failure-types.js';
 import { redact } from '../lib/log.js';
 
-export const NON_RETRYABLE_TYPES = ['InvalidInput', 'ObjectGone', 'KubernetesRejected', 'PodFailed'] as const;
-
 export function invalidInput(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(redact(message), 'InvalidInput');
+  return ApplicationFailure.nonRetryable(redact(message), FAILURE_TYPES.invalidInput);
 }
 
 export function objectGone(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(redact(message), 'ObjectGone');
+  return ApplicationFailure.nonRetryable(redact(message), FAILURE_TYPES.objectGone);
 }
 
 /**
@@ -49,8 +48,8 @@ export function toFailure(what: string, err: unknown): unknown {
   if (err instanceof Error && err.name === 'AbortError') return err;
   const info = classifyKubeError(err);
   const message = redact(`${what}: ${info.message}`);
-  if (info.code === 404) return ApplicationFailure.nonRetryable(message, 'ObjectGone');
-  if (info.retryable) return ApplicationFailure.retryable(message, 'KubernetesTransient');
-  if (info.code >= 400) return ApplicationFailure.nonRetryable(message, 'KubernetesRejected');
+  if (info.code === 404) return ApplicationFailure.nonRetryable(message, FAILURE_TYPES.objectGone);
+  if (info.retryable) return ApplicationFailure.retryable(message, FAILURE_TYPES.kubernetesTransient);
+  if (info.code >= 400) return ApplicationFailure.nonRetryable(message, FAILURE_TYPES.kubernetesRejected);
   return ApplicationFailure.retryable(message, err instanceof Error ? err.name : 'Error');
 }

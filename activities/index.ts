@@ -19,7 +19,6 @@ import { deleteSecrets } from './kubernetes/secrets.js';
 import { takeSnapshot } from './kubernetes/snapshot.js';
 import { claimTurn, releaseTurn, type TurnOutcome } from './kubernetes/turn.js';
 import { waitUntilPodServes, type ServingCheck, type ServingTarget } from './pgbouncer/served-certificate.js';
-import { parseDuration } from '../lib/certificates/index.js';
 import type { RenewalPlan } from '../lib/renewal/policy.js';
 import { createCertificateMetrics } from './metrics/certificates.js';
 import {
@@ -35,9 +34,6 @@ export interface PlannedRequest {
   result: PlanResult;
   /** The PgBouncer's name, when the request names one (for search attributes and the turn). */
   pgbouncer?: string;
-  /** spec.timeout in ms (0: none) and spec.maxRetries, parsed once for the workflow. */
-  stepTimeoutMs: number;
-  maxRetries: number;
 }
 
 export interface ActivityDeps {
@@ -66,19 +62,8 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
       return asActivity('plan', async () => {
         const live = await gatherLiveState(kube, config, ref);
         const result = planReconfigureTLS(live, { hotReload: config.hotReload });
-        let stepTimeoutMs: number;
-        try {
-          stepTimeoutMs = live.request.spec.timeout ? parseDuration(live.request.spec.timeout, 'spec.timeout') : 0;
-        } catch {
-          stepTimeoutMs = 0; // the planner reports the bad value as a validation error
-        }
         log(ref).info('planned', { ok: result.ok, intent: result.ok ? result.plan.intent : undefined });
-        return {
-          result,
-          pgbouncer: live.pgbouncer?.name,
-          stepTimeoutMs,
-          maxRetries: live.request.spec.maxRetries ?? 1,
-        };
+        return { result, pgbouncer: live.pgbouncer?.name };
       });
     },
     async updateRequestStatus(

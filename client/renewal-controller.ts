@@ -10,7 +10,8 @@
 // The workflow decides everything; a lost signal costs at most its daily re-check.
 import type { ObjectCache } from '@kubernetes/client-node';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { KUBEDB_GROUP, OPS_GROUP, type PgBouncer, type PgBouncerOpsRequest } from '../lib/api/types.js';
+import { FINISHED_PHASES, OPS_REQUESTS, PGBOUNCERS } from '../lib/api/resources.js';
+import type { PgBouncer, PgBouncerOpsRequest } from '../lib/api/types.js';
 import type { Config } from '../lib/config.js';
 import { KeyedSerialQueue } from '../lib/keyed-queue.js';
 import { customObjectSource, startResilientInformer } from '../lib/kube/informer.js';
@@ -26,9 +27,7 @@ import {
 } from '../lib/renewal/names.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/progress.js';
 import { rescheduleSignal } from '../workflows/renewal-signals.js';
-import { isTemporalUnavailable } from './watcher.js';
-
-const TERMINAL = new Set(['Successful', 'Failed', 'Skipped']);
+import { isTemporalUnavailable } from './temporal.js';
 
 export interface RenewalControllerDeps {
   kube: Kube;
@@ -151,7 +150,7 @@ export async function startRenewalController(deps: RenewalControllerDeps): Promi
     const before = requestPhases.get(uid);
     requestPhases.set(uid, phase);
     // Only an end seen happen: requests that ended before we started are covered by the catch-up.
-    if (before === undefined || TERMINAL.has(before) || !TERMINAL.has(phase)) return;
+    if (before === undefined || FINISHED_PHASES.has(before) || !FINISHED_PHASES.has(phase)) return;
     const namespace = r.metadata.namespace!;
     const name = r.spec?.databaseRef?.name;
     const pb = name ? [...pgbouncerCaches.values()].map((c) => c.get(name, namespace)).find(Boolean) : undefined;
@@ -160,21 +159,19 @@ export async function startRenewalController(deps: RenewalControllerDeps): Promi
 
   const informers: { stop(): Promise<void> }[] = [];
   const namespaces = config.watchNamespaces.length ? config.watchNamespaces : [undefined];
-  const pbApi = { group: KUBEDB_GROUP, version: 'v1', plural: 'pgbouncers' };
-  const opsApi = { group: OPS_GROUP, version: 'v1alpha1', plural: 'pgbounceropsrequests' };
   const common = { kube, logger, minBackoffMs: minBackoff, maxBackoffMs: maxBackoff };
   for (const namespace of namespaces) {
     const where = namespace ?? 'all namespaces';
     const pbInformer = await startResilientInformer<PgBouncer>({
       ...common,
-      ...customObjectSource<PgBouncer>(kube, pbApi, namespace),
+      ...customObjectSource<PgBouncer>(kube, PGBOUNCERS, namespace),
       what: `PgBouncers in ${where} (renewals)`,
       onChange: onPgBouncer,
     });
     pgbouncerCaches.set(namespace ?? '*', pbInformer.cache);
     const opsInformer = await startResilientInformer<PgBouncerOpsRequest>({
       ...common,
-      ...customObjectSource<PgBouncerOpsRequest>(kube, opsApi, namespace),
+      ...customObjectSource<PgBouncerOpsRequest>(kube, OPS_REQUESTS, namespace),
       what: `PgBouncerOpsRequests in ${where} (renewals)`,
       onChange: onOpsRequest,
     });

@@ -5,8 +5,9 @@
 // and a finished request never runs again. A request deleted while no watcher watched sends no
 // delete event; after every full list an orphan sweep finds its open run and cancels it too.
 import type { ObjectCache } from '@kubernetes/client-node';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { OPS_GROUP, type PgBouncerOpsRequest } from '../lib/api/types.js';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { FINISHED_PHASES, OPS_REQUESTS } from '../lib/api/resources.js';
+import type { PgBouncerOpsRequest } from '../lib/api/types.js';
 import type { Config } from '../lib/config.js';
 import { customObjectSource, startResilientInformer, type ResilientInformer } from '../lib/kube/informer.js';
 import { KeyedSerialQueue } from '../lib/keyed-queue.js';
@@ -14,11 +15,10 @@ import { getOrUndefined, type Kube } from '../lib/kube/kube.js';
 import type { Logger } from '../lib/log.js';
 import type { OpsRequestRef } from '../lib/planner/types.js';
 import { workflowIdFor } from '../workflows/ids.js';
-import { SEARCH_ATTRIBUTES } from '../workflows/progress.js';
 import { openRunsQuery, orphanCandidates, requestIsGone } from './orphan-sweep.js';
+import { refOf, startReconfigureTLS, WORKFLOW_TYPE } from './start.js';
+import { isTemporalUnavailable } from './temporal.js';
 
-export const FINISHED_PHASES = new Set(['Successful', 'Failed', 'Skipped']);
-export const WORKFLOW_TYPE = 'reconfigureTLS';
 /** The orphan-sweep scope of a watcher of all namespaces (a namespace name cannot contain '*'). */
 const ALL = '*';
 
@@ -59,21 +59,6 @@ interface Tracked {
   /** The watcher started (or found) its workflow, or decided to leave it alone. */
   settled: boolean;
   attempt: number;
-}
-
-const refOf = (r: PgBouncerOpsRequest): OpsRequestRef => ({
-  namespace: r.metadata.namespace!,
-  name: r.metadata.name!,
-  uid: r.metadata.uid!,
-});
-
-/** True for errors that mean "Temporal is not reachable right now" rather than "this call is wrong". */
-export function isTemporalUnavailable(err: unknown): boolean {
-  const e = err as { name?: string; code?: number; message?: string; cause?: unknown };
-  if (e?.name === 'ServiceError' && e.cause) return isTemporalUnavailable(e.cause);
-  // gRPC UNAVAILABLE (14), DEADLINE_EXCEEDED (4), RESOURCE_EXHAUSTED (8)
-  if (typeof e?.code === 'number' && [4, 8, 14].includes(e.code)) return true;
-  return /UNAVAILABLE|failed to connect|deadline exceeded/i.test(e?.message ?? '');
 }
 
 export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
@@ -119,23 +104,13 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
   async function start(id: string, t: Tracked, request: PgBouncerOpsRequest): Promise<void> {
     const log = logger.child({ request: `${t.ref.namespace}/${t.ref.name}`, workflowId: id });
     try {
-      await client.workflow.start(WORKFLOW_TYPE, {
-        workflowId: id,
-        taskQueue: config.taskQueue,
-        args: [{ request: t.ref }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: SEARCH_ATTRIBUTES.namespace, value: t.ref.namespace },
-          { key: SEARCH_ATTRIBUTES.opsType, value: request.spec.type },
-          ...(request.spec.databaseRef?.name
-            ? [{ key: SEARCH_ATTRIBUTES.pgbouncer, value: request.spec.databaseRef.name }]
-            : []),
-        ],
-        staticSummary: `ReconfigureTLS ${t.ref.namespace}/${t.ref.name} on PgBouncer ${request.spec.databaseRef?.name ?? '?'}`,
-        staticDetails: describeTlsSpec(request),
-      });
+      const started = await startReconfigureTLS(client, request, config.taskQueue);
       temporalOk();
+      if (started.outcome === 'finished-before') {
+        log.debug('workflow already ran for this request');
+        t.settled = true;
+        return;
+      }
       const startedAt = Date.now();
       const createdAt = String(request.metadata.creationTimestamp ?? '');
       const created = Date.parse(createdAt);
@@ -150,12 +125,6 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
       log.info('workflow started (or already running)');
       t.settled = true;
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        temporalOk();
-        log.debug('workflow already ran for this request');
-        t.settled = true;
-        return;
-      }
       if (isTemporalUnavailable(err)) temporalDown(err);
       else log.warn('could not start workflow; retrying', { error: err });
       retryLater(id, t);
@@ -172,7 +141,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
       else log.info('request deleted: workflow cancelled');
       tracked.delete(id);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError || isAlreadyClosed(err)) {
+      if (err instanceof WorkflowNotFoundError) {
         temporalOk();
         tracked.delete(id);
         return;
@@ -223,7 +192,6 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
     queue.enqueue(id);
   };
 
-  const api = { group: OPS_GROUP, version: 'v1alpha1', plural: 'pgbounceropsrequests' };
   // The orphan sweep of one informer's scope (a namespace, or ALL), after each of its full lists.
   const caches = new Map<string, ObjectCache<PgBouncerOpsRequest>>();
   const sweepFailures = new Map<string, number>();
@@ -244,7 +212,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
       if (cancelRequested.has(workflowId) || tracked.get(workflowId)?.deleted) continue;
       // The cache may not hold a request created a moment ago; the API server is the authority.
       const live = (await getOrUndefined(() =>
-        kube.custom.getNamespacedCustomObject({ ...api, namespace: ref.namespace, name: ref.name }),
+        kube.custom.getNamespacedCustomObject({ ...OPS_REQUESTS, namespace: ref.namespace, name: ref.name }),
       )) as PgBouncerOpsRequest | undefined;
       if (!requestIsGone(ref, live?.metadata?.uid)) continue;
       tracked.set(workflowId, { ref, deleted: true, orphan: true, observedAt: Date.now(), settled: false, attempt: 0 });
@@ -272,7 +240,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
     informers.push(
       await startResilientInformer<PgBouncerOpsRequest>({
         kube,
-        ...customObjectSource<PgBouncerOpsRequest>(kube, api, namespace),
+        ...customObjectSource<PgBouncerOpsRequest>(kube, OPS_REQUESTS, namespace),
         what: `PgBouncerOpsRequests in ${namespace ?? 'all namespaces'}`,
         logger,
         onChange,
@@ -299,19 +267,4 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
       await Promise.all([queue.drain(), sweeps.drain()]);
     },
   };
-}
-
-function isAlreadyClosed(err: unknown): boolean {
-  return /already completed|already closed|not found/i.test((err as Error)?.message ?? '');
-}
-
-function describeTlsSpec(r: PgBouncerOpsRequest): string {
-  const tls = r.spec.tls ?? {};
-  const parts: string[] = [];
-  if (tls.remove) parts.push('remove TLS');
-  if (tls.rotateCertificates) parts.push('rotate certificates');
-  if (tls.issuerRef) parts.push(`issuer ${tls.issuerRef.kind}/${tls.issuerRef.name}`);
-  if (tls.certificates?.length) parts.push(`certificates: ${tls.certificates.map((c) => c.alias).join(', ')}`);
-  if (tls.sslMode) parts.push(`sslMode ${tls.sslMode}`);
-  return `PgBouncerOpsRequest \`${r.metadata.namespace}/${r.metadata.name}\` (uid ${r.metadata.uid}): ${parts.join('; ') || 'no TLS change'}`;
 }

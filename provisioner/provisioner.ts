@@ -2,7 +2,8 @@
 // PgBouncer on every change and on a periodic resync, one reconcile at a time per PgBouncer.
 // Failures are logged and retried with backoff; nothing here ends the process.
 import type { KubernetesListObject, V1StatefulSet } from '@kubernetes/client-node';
-import { KUBEDB_GROUP, type PgBouncer } from '../lib/api/types.js';
+import { collectionPath, PGBOUNCERS } from '../lib/api/resources.js';
+import type { PgBouncer } from '../lib/api/types.js';
 import type { Config } from '../lib/config.js';
 import { startResilientInformer, type ResilientInformer } from '../lib/kube/informer.js';
 import { KeyedSerialQueue } from '../lib/keyed-queue.js';
@@ -73,20 +74,11 @@ export async function startProvisioner({ kube, logger, config }: ProvisionerDeps
       kube,
       logger,
       what: `PgBouncers ${where}`,
-      path: `/apis/${KUBEDB_GROUP}/v1${scope}/pgbouncers`,
+      path: collectionPath(PGBOUNCERS, namespace),
       list: () =>
         (namespace
-          ? kube.custom.listNamespacedCustomObject({
-              group: KUBEDB_GROUP,
-              version: 'v1',
-              plural: 'pgbouncers',
-              namespace,
-            })
-          : kube.custom.listClusterCustomObject({
-              group: KUBEDB_GROUP,
-              version: 'v1',
-              plural: 'pgbouncers',
-            })) as Promise<KubernetesListObject<PgBouncer>>,
+          ? kube.custom.listNamespacedCustomObject({ ...PGBOUNCERS, namespace })
+          : kube.custom.listClusterCustomObject(PGBOUNCERS)) as Promise<KubernetesListObject<PgBouncer>>,
       // A deleted PgBouncer's objects go with it through their owner references.
       onChange: (pb, verb) => {
         if (verb !== 'delete') queue.enqueue(keyOf(pb.metadata.namespace!, pb.metadata.name!));

@@ -4,7 +4,8 @@
 // the whole batch (the ops workflow starts changing things as soon as its pause is recorded).
 import { randomBytes } from 'node:crypto';
 import type { KubernetesObject, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
-import { isPaused, KUBEDB_GROUP, type PgBouncer, type PgBouncerPhase } from '../lib/api/types.js';
+import { PGBOUNCERS } from '../lib/api/resources.js';
+import { isPaused, type PgBouncer, type PgBouncerPhase } from '../lib/api/types.js';
 import { getOrUndefined, isAlreadyExists, isNotFound, mergePatch, type Kube } from '../lib/kube/kube.js';
 import type { Logger } from '../lib/log.js';
 import { applyAsProvisioner, objectRef } from '../lib/pgbouncer/apply.js';
@@ -32,8 +33,6 @@ class StopReconcile extends Error {
     super(outcome);
   }
 }
-
-const PGBOUNCERS = { group: KUBEDB_GROUP, version: 'v1', plural: 'pgbouncers' } as const;
 
 export async function readPgBouncer(kube: Kube, namespace: string, name: string): Promise<PgBouncer | undefined> {
   return (await getOrUndefined(() => kube.custom.getNamespacedCustomObject({ ...PGBOUNCERS, namespace, name }))) as

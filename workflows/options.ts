@@ -2,8 +2,7 @@
 // number of times, so a step fails in time for compensation; compensation retries until done.
 import type { ActivityOptions } from '@temporalio/workflow';
 import { ActivityCancellationType } from '@temporalio/workflow';
-
-const NON_RETRYABLE = ['InvalidInput', 'ObjectGone', 'KubernetesRejected', 'PodFailed'];
+import { NON_RETRYABLE_TYPES } from '../lib/failure-types.js';
 
 export const forwardOptions: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
@@ -12,7 +11,7 @@ export const forwardOptions: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '15s',
     maximumAttempts: 6,
-    nonRetryableErrorTypes: NON_RETRYABLE,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES],
   },
   // The workflow undoes a step only after the step confirmed it stopped.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,

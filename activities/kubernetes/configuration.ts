@@ -2,7 +2,8 @@
 // TLS fields, and the config Secret and StatefulSet template are rendered by the provisioner's
 // own functions (same field manager), so after resume the provisioner finds nothing to change.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { KUBEDB_GROUP, type PgBouncer } from '../../lib/api/types.js';
+import { PGBOUNCERS } from '../../lib/api/resources.js';
+import type { PgBouncer } from '../../lib/api/types.js';
 import { describeCertificate, splitPemBundle } from '../../lib/certificates/index.js';
 import { mergePatch, type Kube } from '../../lib/kube/kube.js';
 import type { Plan } from '../../lib/planner/types.js';
@@ -44,9 +45,7 @@ async function patchPgBouncerSpec(kube: Kube, plan: Plan): Promise<PgBouncer> {
   const { namespace, name } = plan.pgbouncer;
   await kube.custom.patchNamespacedCustomObject(
     {
-      group: KUBEDB_GROUP,
-      version: 'v1',
-      plural: 'pgbouncers',
+      ...PGBOUNCERS,
       namespace,
       name,
       // tls and sslMode change together: the CRD refuses TLS modes without spec.tls.

@@ -1,6 +1,13 @@
 // Gathers what planning needs from the cluster into a LiveState: names, serials, fingerprints
 // and dates only. CA keys are opened here just to check they match their certificates.
-import { CERT_MANAGER_GROUP, isPaused, type IssuerRef, type Issuer, type PgBouncer } from '../../lib/api/types.js';
+import { CLUSTER_ISSUERS, ISSUERS } from '../../lib/api/resources.js';
+import {
+  isPaused,
+  type PgBouncerOpsRequest,
+  type IssuerRef,
+  type Issuer,
+  type PgBouncer,
+} from '../../lib/api/types.js';
 import { describeCertificate, parseCA, splitPemBundle } from '../../lib/certificates/index.js';
 import type { Config } from '../../lib/config.js';
 import { getOrUndefined, type Kube } from '../../lib/kube/kube.js';
@@ -8,6 +15,7 @@ import {
   issuerKey,
   type CertificateSummary,
   type IssuerSummary,
+  opsRequestRef,
   type LiveState,
   type OpsRequestRef,
 } from '../../lib/planner/types.js';
@@ -28,19 +36,8 @@ export async function summarizeIssuer(
   const summary: IssuerSummary = { kind: ref.kind, name: ref.name, caSecretNamespace };
   const issuer = (await getOrUndefined(() =>
     cluster
-      ? kube.custom.getClusterCustomObject({
-          group: CERT_MANAGER_GROUP,
-          version: 'v1',
-          plural: 'clusterissuers',
-          name: ref.name,
-        })
-      : kube.custom.getNamespacedCustomObject({
-          group: CERT_MANAGER_GROUP,
-          version: 'v1',
-          plural: 'issuers',
-          namespace,
-          name: ref.name,
-        }),
+      ? kube.custom.getClusterCustomObject({ ...CLUSTER_ISSUERS, name: ref.name })
+      : kube.custom.getNamespacedCustomObject({ ...ISSUERS, namespace, name: ref.name }),
   )) as Issuer | undefined;
   if (!issuer) {
     summary.problem = cluster
@@ -102,9 +99,16 @@ async function summarizeCertificate(
   }
 }
 
+/** What planning needs, for the request as it is stored now. */
 export async function gatherLiveState(kube: Kube, config: Config, ref: OpsRequestRef): Promise<LiveState> {
   const req = await readOpsRequest(kube, ref);
   if (!req) throw objectGone(`PgBouncerOpsRequest ${ref.namespace}/${ref.name} (uid ${ref.uid}) no longer exists`);
+  return gatherLiveStateFor(kube, config, req);
+}
+
+/** What planning needs, for a request object in hand (the CLI plans a dry-run object never stored). */
+export async function gatherLiveStateFor(kube: Kube, config: Config, req: PgBouncerOpsRequest): Promise<LiveState> {
+  const ref = opsRequestRef(req);
   const live: LiveState = {
     now: new Date().toISOString(),
     clusterDomain: config.clusterDomain,

@@ -1,6 +1,7 @@
 // Reading and writing the PgBouncerOpsRequest: its status the way KubeDB shows it (phase,
 // observedGeneration, one condition per step) and an Event per step.
-import { OPS_GROUP, type Condition, type OpsRequestPhase, type PgBouncerOpsRequest } from '../../lib/api/types.js';
+import { OPS_REQUESTS } from '../../lib/api/resources.js';
+import { type Condition, type OpsRequestPhase, type PgBouncerOpsRequest } from '../../lib/api/types.js';
 import { getOrUndefined, mergePatch, type Kube } from '../../lib/kube/kube.js';
 import type { OpsRequestRef } from '../../lib/planner/types.js';
 import { objectGone } from '../failures.js';
@@ -11,11 +12,9 @@ export interface StatusUpdate {
   event?: { type: 'Normal' | 'Warning'; reason: string; message: string };
 }
 
-const api = { group: OPS_GROUP, version: 'v1alpha1', plural: 'pgbounceropsrequests' };
-
 export async function readOpsRequest(kube: Kube, ref: OpsRequestRef): Promise<PgBouncerOpsRequest | undefined> {
   const req = (await getOrUndefined(() =>
-    kube.custom.getNamespacedCustomObject({ ...api, namespace: ref.namespace, name: ref.name }),
+    kube.custom.getNamespacedCustomObject({ ...OPS_REQUESTS, namespace: ref.namespace, name: ref.name }),
   )) as PgBouncerOpsRequest | undefined;
   // A request deleted and re-created under the same name is another request.
   return req && req.metadata.uid === ref.uid ? req : undefined;
@@ -49,7 +48,7 @@ export async function updateOpsRequestStatus(kube: Kube, ref: OpsRequestRef, upd
   // resourceVersion makes this a compare-and-swap: a concurrent writer gives 409, which retries.
   await kube.custom.patchNamespacedCustomObjectStatus(
     {
-      ...api,
+      ...OPS_REQUESTS,
       namespace: ref.namespace,
       name: ref.name,
       body: { metadata: { resourceVersion: req.metadata.resourceVersion }, status },

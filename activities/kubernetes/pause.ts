@@ -1,19 +1,13 @@
 // KubeDB's pause: the Paused condition on the PgBouncer's status. The provisioner leaves a paused
 // PgBouncer alone, so the workflow owns its objects until it resumes it.
-import { KUBEDB_GROUP, PAUSED_CONDITION, type PgBouncer } from '../../lib/api/types.js';
+import { PGBOUNCERS } from '../../lib/api/resources.js';
+import { PAUSED_CONDITION, type PgBouncer } from '../../lib/api/types.js';
 import { getOrUndefined, mergePatch, type Kube } from '../../lib/kube/kube.js';
 import { objectGone } from '../failures.js';
 
 export async function readPgBouncer(kube: Kube, namespace: string, name: string): Promise<PgBouncer | undefined> {
-  return (await getOrUndefined(() =>
-    kube.custom.getNamespacedCustomObject({
-      group: KUBEDB_GROUP,
-      version: 'v1',
-      plural: 'pgbouncers',
-      namespace,
-      name,
-    }),
-  )) as PgBouncer | undefined;
+  return (await getOrUndefined(() => kube.custom.getNamespacedCustomObject({ ...PGBOUNCERS, namespace, name }))) as
+    PgBouncer | undefined;
 }
 
 export async function setPaused(
@@ -43,9 +37,7 @@ export async function setPaused(
   }
   await kube.custom.patchNamespacedCustomObjectStatus(
     {
-      group: KUBEDB_GROUP,
-      version: 'v1',
-      plural: 'pgbouncers',
+      ...PGBOUNCERS,
       namespace,
       name,
       body: { metadata: { resourceVersion: pb.metadata.resourceVersion }, status: { conditions } },

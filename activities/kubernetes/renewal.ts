@@ -2,7 +2,8 @@
 // PgBouncer, its certificate Secrets, the issuers' CAs, the renewal requests of the expiry at
 // hand), the renewal request itself (created once per name, whoever races), and Events on the
 // PgBouncer. No key leaves here: only dates, serials and names.
-import { OPS_GROUP, type PgBouncer, type PgBouncerOpsRequest } from '../../lib/api/types.js';
+import { apiVersionOf, FINISHED_PHASES, OPS_REQUESTS, PGBOUNCERS } from '../../lib/api/resources.js';
+import type { PgBouncer, PgBouncerOpsRequest } from '../../lib/api/types.js';
 import { certificateSecretName } from '../../lib/api/names.js';
 import { describeCertificate, parseDuration } from '../../lib/certificates/index.js';
 import type { Config } from '../../lib/config.js';
@@ -49,9 +50,6 @@ export interface RenewalInspection {
   certificates: CertificateFacts[];
 }
 
-const opsApi = { group: OPS_GROUP, version: 'v1alpha1', plural: 'pgbounceropsrequests' };
-const TERMINAL = new Set(['Successful', 'Failed', 'Skipped']);
-
 function endedAt(r: PgBouncerOpsRequest): string | undefined {
   const times = (r.status?.conditions ?? []).map((c) => c.lastTransitionTime ?? '').filter(Boolean);
   return times.sort().at(-1) ?? String(r.metadata.creationTimestamp ?? '');
@@ -68,7 +66,7 @@ function finalMessage(r: PgBouncerOpsRequest): string | undefined {
 
 /** Every ops request on this PgBouncer, renewals (by label) and others. */
 async function listRequestsOn(kube: Kube, pb: RenewalTarget): Promise<PgBouncerOpsRequest[]> {
-  const list = (await kube.custom.listNamespacedCustomObject({ ...opsApi, namespace: pb.namespace })) as {
+  const list = (await kube.custom.listNamespacedCustomObject({ ...OPS_REQUESTS, namespace: pb.namespace })) as {
     items: PgBouncerOpsRequest[];
   };
   return list.items.filter(
@@ -175,13 +173,13 @@ export async function inspectRenewal(
   // A person's request queued or running on this pooler goes first: a renewal behind it would
   // only rotate what it is about to change (or supersede it in the queue).
   const busyWith = all
-    .filter((r) => r.metadata.labels?.[RENEWAL_OF_LABEL] !== target.name && !TERMINAL.has(r.status?.phase ?? ''))
+    .filter((r) => r.metadata.labels?.[RENEWAL_OF_LABEL] !== target.name && !FINISHED_PHASES.has(r.status?.phase ?? ''))
     .map((r) => r.metadata.name!);
   const watchedRequest = watch ? requests.find((r) => r.metadata.name === watch) : undefined;
   const watched: WatchedRequest | undefined = watchedRequest && {
     name: watch!,
     phase: watchedRequest.status?.phase ?? 'Pending',
-    ...(TERMINAL.has(watchedRequest.status?.phase ?? '') ? { message: finalMessage(watchedRequest) } : {}),
+    ...(FINISHED_PHASES.has(watchedRequest.status?.phase ?? '') ? { message: finalMessage(watchedRequest) } : {}),
   };
   const pb = await readPgBouncer(kube, target.namespace, target.name);
   if (!pb || pb.metadata.uid !== target.uid) {
@@ -220,7 +218,7 @@ export async function createRenewalRequest(
   workflowId: string,
 ): Promise<{ name: string; created: boolean }> {
   const body: PgBouncerOpsRequest = {
-    apiVersion: `${OPS_GROUP}/v1alpha1`,
+    apiVersion: apiVersionOf(OPS_REQUESTS),
     kind: 'PgBouncerOpsRequest',
     metadata: {
       name: plan.requestName,
@@ -233,7 +231,7 @@ export async function createRenewalRequest(
       // Deleting the PgBouncer deletes its renewal requests.
       ownerReferences: [
         {
-          apiVersion: 'kubedb.com/v1',
+          apiVersion: apiVersionOf(PGBOUNCERS),
           kind: 'PgBouncer',
           name: target.name,
           uid: target.uid,
@@ -244,7 +242,7 @@ export async function createRenewalRequest(
     spec: { type: 'ReconfigureTLS', databaseRef: { name: target.name }, tls: { rotateCertificates: true } },
   } as PgBouncerOpsRequest;
   try {
-    await kube.custom.createNamespacedCustomObject({ ...opsApi, namespace: target.namespace, body });
+    await kube.custom.createNamespacedCustomObject({ ...OPS_REQUESTS, namespace: target.namespace, body });
     return { name: plan.requestName, created: true };
   } catch (err) {
     if (isAlreadyExists(err)) return { name: plan.requestName, created: false };
@@ -260,5 +258,5 @@ export interface PgBouncerEvent {
 
 /** An Event on the PgBouncer (kubectl describe pb shows it). */
 export async function recordPgBouncerEvent(kube: Kube, target: RenewalTarget, event: PgBouncerEvent): Promise<void> {
-  await recordEvent(kube, { apiVersion: 'kubedb.com/v1', kind: 'PgBouncer', metadata: { ...target } }, event);
+  await recordEvent(kube, { apiVersion: apiVersionOf(PGBOUNCERS), kind: 'PgBouncer', metadata: { ...target } }, event);
 }

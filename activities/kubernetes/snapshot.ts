@@ -3,7 +3,7 @@
 // workflow history; the history only carries the snapshot's name.
 import type { PgBouncer } from '../../lib/api/types.js';
 import { mergePatch, type Kube } from '../../lib/kube/kube.js';
-import { KUBEDB_GROUP } from '../../lib/api/types.js';
+import { PGBOUNCERS } from '../../lib/api/resources.js';
 import type { OpsRequestRef, Plan } from '../../lib/planner/types.js';
 import { certificateSecretName, configSecretName } from '../../lib/api/names.js';
 import { objectGone } from '../failures.js';
@@ -76,9 +76,7 @@ export async function restoreSnapshotContents(
   const { tls, sslMode, authType } = snapshot.pgbouncerSpec;
   await kube.custom.patchNamespacedCustomObject(
     {
-      group: KUBEDB_GROUP,
-      version: 'v1',
-      plural: 'pgbouncers',
+      ...PGBOUNCERS,
       namespace,
       name: pgbouncer,
       body: { spec: { tls: tls ?? null, sslMode: sslMode ?? null, connectionPool: { authType: authType ?? null } } },

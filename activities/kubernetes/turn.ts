@@ -2,7 +2,8 @@
 // coordination Lease named after the PgBouncer, taken with create / compare-and-swap, so two
 // workflows can never both believe they hold it.
 import type { V1Lease } from '@kubernetes/client-node';
-import { OPS_GROUP, type PgBouncerOpsRequest } from '../../lib/api/types.js';
+import { OPS_REQUESTS } from '../../lib/api/resources.js';
+import type { PgBouncerOpsRequest } from '../../lib/api/types.js';
 import { classifyKubeError, getOrUndefined, isNotFound, type Kube } from '../../lib/kube/kube.js';
 import type { OpsRequestRef } from '../../lib/planner/types.js';
 import { objectGone } from '../failures.js';
@@ -38,9 +39,7 @@ export async function claimTurn(kube: Kube, ref: OpsRequestRef): Promise<TurnOut
   if (!me) throw objectGone(`PgBouncerOpsRequest ${ref.namespace}/${ref.name} no longer exists`);
   const db = me.spec.databaseRef.name;
   const { items } = (await kube.custom.listNamespacedCustomObject({
-    group: OPS_GROUP,
-    version: 'v1alpha1',
-    plural: 'pgbounceropsrequests',
+    ...OPS_REQUESTS,
     namespace: ref.namespace,
   })) as { items: PgBouncerOpsRequest[] };
   const others = items.filter((r) => r.spec.databaseRef?.name === db && r.metadata.uid !== ref.uid && !isTerminal(r));

@@ -14,6 +14,8 @@ import { authSecretName, certificateSecretName, governingServiceName } from '../
 import { CONTAINER_PORT_NAME } from '../../lib/pgbouncer/desired-objects.js';
 import { TLS_CA_KEY, TLS_CERT_KEY, TLS_KEY_KEY } from '../../lib/pgbouncer/paths.js';
 import { readPgBouncer } from '../kubernetes/pause.js';
+import { FAILURE_TYPES } from '../../lib/failure-types.js';
+import { objectGone } from '../failures.js';
 import type { WaitHooks } from '../kubernetes/pods.js';
 import { readSecret, unb64 } from '../kubernetes/secrets.js';
 
@@ -45,7 +47,7 @@ const RELOAD_EVERY_MS = 1_000;
 /** What "right" means for this pod, read from the live objects (after a swap or a restore). */
 async function expectation(kube: Kube, t: ServingTarget) {
   const pb = await readPgBouncer(kube, t.namespace, t.pgbouncer);
-  if (!pb) throw ApplicationFailure.nonRetryable(`PgBouncer ${t.namespace}/${t.pgbouncer} is gone`, 'ObjectGone');
+  if (!pb) throw objectGone(`PgBouncer ${t.namespace}/${t.pgbouncer} is gone`);
   const hostname = `${t.pod}.${governingServiceName(t.pgbouncer)}.${t.namespace}.svc`;
   const authSecret = await readSecret(kube, t.namespace, authSecretName(pb));
   const admin = {
@@ -58,9 +60,8 @@ async function expectation(kube: Kube, t: ServingTarget) {
   const certPem = unb64(server?.data?.[TLS_CERT_KEY]);
   const caBundle = unb64(server?.data?.[TLS_CA_KEY]);
   if (!certPem || !caBundle) {
-    throw ApplicationFailure.nonRetryable(
+    throw objectGone(
       `Secret ${t.namespace}/${serverSecretName} has no ${TLS_CERT_KEY} or ${TLS_CA_KEY}: nothing to compare the served certificate with`,
-      'ObjectGone',
     );
   }
   const fingerprintSha256 = t.fingerprintSha256 ?? describeCertificate(certPem, serverSecretName).fingerprintSha256;
@@ -155,7 +156,7 @@ export async function waitUntilPodServes(
     if (Date.now() - started >= opts.timeoutMs) {
       throw ApplicationFailure.nonRetryable(
         `pod ${target.pod} ${why} after ${Math.round((Date.now() - started) / 1000)} s${target.reload ? ` and ${reloads} RELOAD(s)` : ''}`,
-        'ServedCertificateMismatch',
+        FAILURE_TYPES.servedCertificateMismatch,
       );
     }
     await hooks.sleep(pollMs);

@@ -8,6 +8,7 @@ import {
   type KubernetesObject,
   type ObjectCache,
 } from '@kubernetes/client-node';
+import { collectionPath, type Resource } from '../api/resources.js';
 import { classifyKubeError, type Kube } from './kube.js';
 import type { Logger } from '../log.js';
 
@@ -110,11 +111,11 @@ export async function startResilientInformer<T extends KubernetesObject>(
 /** The watch path and list call of a custom resource in one namespace, or in all (namespace undefined). */
 export function customObjectSource<T extends KubernetesObject>(
   kube: Kube,
-  api: { group: string; version: string; plural: string },
+  api: Resource,
   namespace: string | undefined,
 ): Pick<ResilientInformerOptions<T>, 'path' | 'list'> {
   return {
-    path: `/apis/${api.group}/${api.version}/${namespace ? `namespaces/${namespace}/` : ''}${api.plural}`,
+    path: collectionPath(api, namespace),
     list: async () =>
       (namespace
         ? await kube.custom.listNamespacedCustomObject({ ...api, namespace })

@@ -1,7 +1,7 @@
 // Where the pooler sends its server connections: read from the AppBinding the PgBouncer names
 // (spec.database.databaseRef), as KubeDB does for a Postgres it manages or one the user describes.
 import type { AppBinding, PgBouncer } from '../api/types.js';
-import { APPCATALOG_GROUP } from '../api/types.js';
+import { APP_BINDINGS } from '../api/resources.js';
 import { getOrUndefined, type Kube } from '../kube/kube.js';
 
 export interface BackendAddress {
@@ -62,10 +62,8 @@ export async function resolveBackend(kube: Kube, pb: PgBouncer): Promise<Resolve
   const namespace = ref.namespace || pb.metadata.namespace!;
   const appBinding = (await getOrUndefined(() =>
     kube.custom.getNamespacedCustomObject({
-      group: APPCATALOG_GROUP,
-      version: 'v1',
+      ...APP_BINDINGS,
       namespace,
-      plural: 'appbindings',
       name: ref.name,
     }),
   )) as AppBinding | undefined;

@@ -101,6 +101,9 @@ export function describePlan(plan: Plan): string {
     lines.push(`  ${p.name}: ${p.method === 'reload' ? 'reload (RELOAD, no restart)' : 'restart (eviction)'}`);
   }
 
+  const deadline = plan.stepTimeoutMs ? `at most ${formatDuration(plan.stepTimeoutMs)} each` : 'no deadline';
+  lines.push('', `Steps: ${deadline}; a failed step is tried ${plan.maxRetries} more time(s)`);
+
   if (plan.warnings.length) {
     lines.push('', 'Warnings:');
     for (const w of plan.warnings) lines.push(`  ! ${w}`);

@@ -1,7 +1,7 @@
 // The pure planner: (ops request, live state) → what will change. The workflow executes the plan and
 // the CLI's `plan` prints it (describePlan); neither decides anything on its own. Deterministic: the
 // same LiveState gives a deep-equal plan (time comes from live.now, order from sorted inputs).
-import { CertificateInputError } from '../certificates/index.js';
+import { CertificateInputError, parseDuration } from '../certificates/index.js';
 import { certificateSecretName } from '../api/names.js';
 import { effectiveSslMode } from '../pgbouncer/render-ini.js';
 import { planCertificate } from './certificates.js';
@@ -17,6 +17,9 @@ import { planWarnings } from './warnings.js';
 export { describePlan } from './describe.js';
 export { intentOf } from './intent.js';
 export { validateRequest } from './validate.js';
+
+/** The CRD's default for spec.maxRetries, for objects stored before the default applied. */
+const DEFAULT_MAX_RETRIES = 1;
 
 export interface PlanOptions {
   /** Reload PgBouncer instead of restarting pods where only certificate contents change. */
@@ -131,6 +134,9 @@ export function planReconfigureTLS(live: LiveState, options: PlanOptions = {}): 
       caBundleDuringRoll,
       pods,
       warnings,
+      // Validation has checked spec.timeout; this is the one place it becomes milliseconds.
+      stepTimeoutMs: live.request.spec.timeout ? parseDuration(live.request.spec.timeout, 'spec.timeout') : 0,
+      maxRetries: live.request.spec.maxRetries ?? DEFAULT_MAX_RETRIES,
     },
   };
 }

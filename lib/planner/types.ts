@@ -17,6 +17,13 @@ export interface OpsRequestRef {
   uid: string;
 }
 
+/** The ref of a request object read from (or returned by) the API server. */
+export const opsRequestRef = (r: PgBouncerOpsRequest): OpsRequestRef => ({
+  namespace: r.metadata.namespace!,
+  name: r.metadata.name!,
+  uid: r.metadata.uid!,
+});
+
 /** A certificate as it is stored today in a PgBouncer's TLS Secret. */
 export interface CertificateSummary {
   alias: CertificateAlias;
@@ -130,6 +137,10 @@ export interface Plan {
   caBundleDuringRoll: 'new' | 'old+new';
   pods: PodPlan[];
   warnings: string[];
+  /** spec.timeout in ms: the deadline of each step (0: none). */
+  stepTimeoutMs: number;
+  /** spec.maxRetries: how often a failed step is tried again before the request fails. */
+  maxRetries: number;
 }
 
 export interface FieldError {

@@ -1,6 +1,7 @@
 // When a pooler's certificates are renewed, decided by pure functions over gathered facts (the
 // shape of cert-manager's trigger policies): each certificate's renewal time, the earliest of
 // them, the maintenance window, retries after failed tries, and the CA's own expiry.
+import { FINISHED_PHASES } from '../api/resources.js';
 import { nextWindowOpening, type MaintenanceWindow } from './window.js';
 
 /** Facts about one certificate as its Secret holds it, plus its spec's renewBefore. */
@@ -59,7 +60,6 @@ export interface RenewalPlan {
 
 export const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
-const TERMINAL = new Set(['Successful', 'Failed', 'Skipped']);
 /** Retries after a failed try: 1 min, 2, 4, … capped at 6 h; a try never gives up for good. */
 export const RETRY_BASE_MS = 60_000;
 export const RETRY_CAP_MS = 6 * HOUR_MS;
@@ -154,8 +154,8 @@ export function planRenewal(input: PlanInput): RenewalPlan {
   ];
   const caWarnings = caMarginWarnings(input.certificates, input.now);
 
-  const inProgress = input.attempts.find((a) => !TERMINAL.has(a.phase));
-  const settled = input.attempts.filter((a) => TERMINAL.has(a.phase));
+  const inProgress = input.attempts.find((a) => !FINISHED_PHASES.has(a.phase));
+  const settled = input.attempts.filter((a) => FINISHED_PHASES.has(a.phase));
   const failures = settled.filter((a) => a.phase !== 'Skipped');
   const attempt = input.attempts.length + 1;
   const base = {

@@ -2,7 +2,9 @@
 // input, no test switch), so a renewal falls due ~10 s after each issuance. The test only creates
 // PgBouncers and the first add-TLS request; the renewal controller and the watcher (in-process)
 // and worker processes do the rest.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { startRenewalController, type RenewalController } from '../../client/renewal-controller.js';
 import { startWatcher, type Watcher } from '../../client/watcher.js';
@@ -22,7 +24,8 @@ import {
 } from '../../lib/renewal/names.js';
 import { expiryStamp, planRenewal } from '../../lib/renewal/policy.js';
 import { renewalStatusQuery, type RenewalStatus } from '../../workflows/renewal-signals.js';
-import { createTestNamespace, eventually, stackConfig, testKube } from '../support/cluster.js';
+import { repoRoot } from '../../stack/tools.js';
+import { createTestNamespace, eventually, stackConfig, stackInfo, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { recordHistory } from '../support/histories.js';
 import { captureLogs } from '../support/log-capture.js';
@@ -148,6 +151,23 @@ async function renewedOnce(pb: string, notAfter: string, timeoutMs = 90_000): Pr
     1,
   );
   return done;
+}
+
+/** `pgbtls <args>` (the built CLI) against the stack; its standard output. */
+function pgbtls(...args: string[]): string {
+  const info = stackInfo();
+  return execFileSync(process.execPath, [join(repoRoot(), 'dist/client/cli.js'), ...args], {
+    env: {
+      PATH: process.env.PATH,
+      KUBECONFIG: info.kubeconfig,
+      TEMPORAL_ADDRESS: info.temporal.address,
+      TEMPORAL_NAMESPACE: info.temporal.namespace,
+      PGBTLS_TASK_QUEUE: taskQueue,
+      PGBTLS_CLUSTER_RESOURCE_NAMESPACE: 'cert-manager',
+    },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 }
 
 /** The run ids of a workflow id, oldest first. */
@@ -360,7 +380,7 @@ describe('maintenance window on pbw', () => {
     const window = `* ${hhmm(opens)}-${hhmm(new Date(opens.getTime() + 3_600_000))}`;
     const uid = await pgbouncerWithTls('pbw', { annotations: { [MAINTENANCE_WINDOW_ANNOTATION]: window } });
     const issued = await serverCert('pbw');
-    const status = await eventually(
+    const scheduled = await eventually(
       async () => {
         const s = await renewalStatus('pbw', uid);
         return s.state === 'waiting' && s.notAfter === issued.notAfter && s;
@@ -370,10 +390,21 @@ describe('maintenance window on pbw', () => {
     // With 59m50s left at the renewal time the window (12 h away) would come after expiry: the
     // renewal waits until the default safety margin (10% of 1h) begins.
     const margin = (Date.parse(issued.notAfter) - Date.parse(issued.notBefore)) / 10;
-    expect(status.nextRenewal).toBe(new Date(Date.parse(issued.notAfter) - margin).toISOString());
-    expect(status.reasons.join('\n')).toMatch(/maintenance window opens only at/);
+    expect(scheduled.nextRenewal).toBe(new Date(Date.parse(issued.notAfter) - margin).toISOString());
+    expect(scheduled.reasons.join('\n')).toMatch(/maintenance window opens only at/);
     await new Promise((r) => setTimeout(r, 15_000)); // past the unwindowed renewal time (+10 s)
     expect(await renewalRequests('pbw')).toEqual([]);
+
+    // The CLI shows each certificate's notAfter and the next renewal, for the request and the list.
+    const short = (t: string) => t.replace(/\.000Z$/, 'Z');
+    const status = await pgbtls('status', `${namespace}/pbw-add-tls`);
+    expect(status).toMatch(
+      new RegExp(`expires:\\s+server ${short(issued.notAfter)}, next renewal ${short(scheduled.nextRenewal!)}`),
+    );
+    expect(status).toMatch(/expires:\s+client /);
+    const list = await pgbtls('list', '-n', namespace);
+    expect(list).toMatch(/NOT AFTER\s+NEXT RENEWAL/);
+    expect(list.split('\n').find((l) => l.includes('pbw-add-tls'))).toContain(`server ${short(issued.notAfter)}`);
 
     // A safety margin longer than what is left: the window no longer holds it back.
     await annotate('pbw', { [SAFETY_MARGIN_ANNOTATION]: '1h' });

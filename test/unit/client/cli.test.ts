@@ -2,9 +2,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Metadata, status } from '@grpc/grpc-js';
 import { ApiException } from '@kubernetes/client-node';
+import { ServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { CliError, EXIT, readManifest, toCliError } from '../../../client/cli.js';
-import { isTemporalUnavailable } from '../../../client/watcher.js';
+import { isTemporalUnavailable } from '../../../client/temporal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgbtls-unit-'));
 const file = (name: string, text: string) => {
@@ -49,22 +51,47 @@ describe('readManifest', () => {
   });
 });
 
+/** A gRPC error as @grpc/grpc-js delivers it, wrapped the way the Temporal client wraps a failed call. */
+const grpcError = (code: status, details: string) =>
+  Object.assign(new Error(`${code} ${status[code]}: ${details}`), { code, details, metadata: new Metadata() });
+const failedCall = (code: status, details: string) =>
+  new ServiceError('Failed to start Workflow', { cause: grpcError(code, details) });
+
 describe('toCliError', () => {
   const api = (code: number, message: string) =>
     new ApiException(code, 'x', JSON.stringify({ reason: 'R', message }), {});
   test.each([
-    [api(404, 'not there'), EXIT.notFound],
-    [api(422, 'spec.tls: bad'), EXIT.badInput],
-    [api(409, 'exists'), EXIT.badInput],
-    [api(503, 'busy'), EXIT.unreachable],
-    [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), EXIT.unreachable],
-    [Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 }), EXIT.unreachable],
-  ])('%p → exit %p', (err, code) => {
+    ['Kubernetes 404', api(404, 'not there'), EXIT.notFound],
+    ['Kubernetes 422', api(422, 'spec.tls: bad'), EXIT.badInput],
+    ['Kubernetes 409', api(409, 'exists'), EXIT.badInput],
+    ['Kubernetes 503', api(503, 'busy'), EXIT.unreachable],
+    [
+      'no Kubernetes answer',
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      EXIT.unreachable,
+    ],
+    ['Temporal UNAVAILABLE', failedCall(status.UNAVAILABLE, 'No connection established'), EXIT.unreachable],
+    ['no such workflow', new WorkflowNotFoundError('workflow not found for ID: x', 'x', undefined), EXIT.notFound],
+  ])('%s → exit %p', (_, err, code) => {
     expect(toCliError(err).exitCode).toBe(code);
   });
 
-  test('gRPC unavailability is told apart from other errors', () => {
-    expect(isTemporalUnavailable(Object.assign(new Error('x'), { code: 14 }))).toBe(true);
-    expect(isTemporalUnavailable(new Error('workflow not found'))).toBe(false);
+  test('a Temporal outage names the gRPC cause, on one line', () => {
+    const e = toCliError(failedCall(status.UNAVAILABLE, 'No connection\nestablished'));
+    expect(e.message).toBe('Temporal unreachable: 14 UNAVAILABLE: No connection established');
+  });
+});
+
+describe('isTemporalUnavailable', () => {
+  test.each([
+    ['UNAVAILABLE in a failed call', failedCall(status.UNAVAILABLE, 'No connection established'), true],
+    ['DEADLINE_EXCEEDED', failedCall(status.DEADLINE_EXCEEDED, 'Deadline exceeded'), true],
+    ['RESOURCE_EXHAUSTED, bare', grpcError(status.RESOURCE_EXHAUSTED, 'rate limited'), true],
+    ['INVALID_ARGUMENT', failedCall(status.INVALID_ARGUMENT, 'bad search attribute'), false],
+    // The type decides, not the words: a message that merely says "UNAVAILABLE" is not an outage.
+    ['a plain error that says UNAVAILABLE', new Error('14 UNAVAILABLE: failed to connect'), false],
+    ['a plain code 14', Object.assign(new Error('x'), { code: 14 }), false],
+  ])('%s → %p', (_, err, expected) => {
+    expect(isTemporalUnavailable(err)).toBe(expected);
   });
 });

@@ -62,6 +62,15 @@ describe('describePlan', () => {
     expect(text).toContain('ca.crt carries the new CA');
   });
 
+  test('the step deadline and retries the request asks for', () => {
+    const withLimits = (request: object) =>
+      describePlan(planOf({ tls: { rotateCertificates: true }, ...withTls(), request }));
+    expect(withLimits({ timeout: '5m', maxRetries: 2 })).toContain(
+      'Steps: at most 5m each; a failed step is tried 2 more time(s)',
+    );
+    expect(withLimits({})).toContain('Steps: no deadline; a failed step is tried 1 more time(s)');
+  });
+
   test('settings only, with no pods and an auth type', () => {
     const text = describePlan(
       planOf({

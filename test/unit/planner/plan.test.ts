@@ -549,3 +549,14 @@ describe('determinism', () => {
     expect(cut('2026-01-01T00:00:00.000Z')).toBe(0);
   });
 });
+
+describe('step limits', () => {
+  test.each([
+    ['no timeout, no maxRetries: no deadline, the CRD default of one retry', {}, 0, 1],
+    ['timeout 1h30m, maxRetries 0', { timeout: '1h30m', maxRetries: 0 }, 5_400_000, 0],
+    ['timeout 90s, maxRetries 3', { timeout: '90s', maxRetries: 3 }, 90_000, 3],
+  ])('%s', (_, request, stepTimeoutMs, maxRetries) => {
+    const plan = planOf({ tls: { rotateCertificates: true }, ...withTls(), request });
+    expect({ stepTimeoutMs: plan.stepTimeoutMs, maxRetries: plan.maxRetries }).toEqual({ stepTimeoutMs, maxRetries });
+  });
+});
