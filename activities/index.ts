@@ -1,6 +1,7 @@
 // The worker's activities, built from the clients they use (the saga sample's factory shape), so
 // tests hand them real clients pointed at the test stack. Grouped by what they touch.
 import { Context } from '@temporalio/activity';
+import { noopMetricMeter, type MetricMeter } from '@temporalio/common';
 import type { Config } from '../lib/config.js';
 import type { Kube } from '../lib/kube/kube.js';
 import type { Logger } from '../lib/log.js';
@@ -18,6 +19,16 @@ import { deleteOwnedSecrets } from './kubernetes/secrets.js';
 import { takeSnapshot } from './kubernetes/snapshot.js';
 import { claimTurn, releaseTurn, type TurnOutcome } from './kubernetes/turn.js';
 import { waitUntilPodServes, type ServingCheck, type ServingTarget } from './pgbouncer/served-certificate.js';
+import type { RenewalPlan } from '../lib/renewal/policy.js';
+import { createCertificateMetrics } from './metrics/certificates.js';
+import {
+  createRenewalRequest,
+  inspectRenewal,
+  recordPgBouncerEvent,
+  type PgBouncerEvent,
+  type RenewalInspection,
+  type RenewalTarget,
+} from './kubernetes/renewal.js';
 
 export interface PlannedRequest {
   result: PlanResult;
@@ -29,6 +40,8 @@ export interface ActivityDeps {
   kube: Kube;
   config: Config;
   logger: Logger;
+  /** Where the certificate gauges go (the worker's Prometheus exporter); none: not published. */
+  meter?: MetricMeter;
 }
 
 /** Heartbeats every poll so a dead worker is noticed in seconds and cancellation arrives. */
@@ -40,7 +53,7 @@ function activityWaitHooks() {
   };
 }
 
-export function createActivities({ kube, config, logger }: ActivityDeps) {
+export function createActivities({ kube, config, logger, meter }: ActivityDeps) {
   /** Our logger, with the request and the ids that find this line's run and activity in Temporal. */
   const log = (ref: { namespace: string; name: string }) => {
     const { activityId, activityType, attempt, workflowExecution } = Context.current().info;
@@ -53,6 +66,7 @@ export function createActivities({ kube, config, logger }: ActivityDeps) {
       attempt,
     });
   };
+  const certificateMetrics = createCertificateMetrics(meter ?? noopMetricMeter);
   return {
     // --- kubernetes: the ops request ---
     async planReconfiguration(ref: OpsRequestRef): Promise<PlannedRequest> {
@@ -158,6 +172,33 @@ export function createActivities({ kube, config, logger }: ActivityDeps) {
           reused: minted.reused,
         });
         return minted;
+      });
+    },
+    // --- kubernetes + metrics: unattended renewal ---
+    /** The renewal policy over the pooler's live certificates; publishes the certificate gauges. */
+    async inspectRenewal(target: RenewalTarget, watch?: string): Promise<RenewalInspection> {
+      return asActivity('inspect certificates', async () => {
+        const inspection = await inspectRenewal(kube, config, target, watch);
+        certificateMetrics.publish(target, inspection.certificates, inspection.plan);
+        return inspection;
+      });
+    },
+    async createRenewalRequest(
+      target: RenewalTarget,
+      plan: RenewalPlan,
+      workflowId: string,
+    ): Promise<{ name: string; created: boolean }> {
+      return asActivity('create renewal request', async () => {
+        const result = await createRenewalRequest(kube, target, plan, workflowId);
+        logger.child({ pgbouncer: `${target.namespace}/${target.name}`, workflowId }).info('renewal request', result);
+        return result;
+      });
+    },
+    /** An Event on the PgBouncer, and for finished tries the renewal counter. */
+    async recordRenewalEvent(target: RenewalTarget, event: PgBouncerEvent, outcome?: string): Promise<void> {
+      return asActivity('record renewal event', async () => {
+        if (outcome) certificateMetrics.countRenewal(target, outcome);
+        await recordPgBouncerEvent(kube, target, event);
       });
     },
     async recordRevocations(plan: Plan): Promise<{ crlSecret: string; serials: string[] }[]> {

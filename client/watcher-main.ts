@@ -1,22 +1,26 @@
 // Entry point of the trigger watcher process: watches PgBouncerOpsRequests (all namespaces, or
-// PGBTLS_WATCH_NAMESPACES) and starts their workflows on PGBTLS_TASK_QUEUE.
+// PGBTLS_WATCH_NAMESPACES) and starts their workflows on PGBTLS_TASK_QUEUE, and keeps one
+// certificate renewal per PgBouncer with TLS (the renewal controller).
 import { loadConfig } from '../lib/config.js';
 import { createKube } from '../lib/kube/kube.js';
 import { stopOnSignals } from '../lib/lifecycle.js';
 import { createLogger } from '../lib/log.js';
 import { createTemporalClient } from './temporal.js';
+import { startRenewalController } from './renewal-controller.js';
 import { startWatcher } from './watcher.js';
 
 const logger = createLogger({ component: 'watcher' });
 const config = loadConfig();
 const client = createTemporalClient(config);
-const watcher = await startWatcher({ kube: createKube(config.kubeconfig), config, logger, client });
+const kube = createKube(config.kubeconfig);
+const watcher = await startWatcher({ kube, config, logger, client });
+const renewals = await startRenewalController({ kube, config, logger, client });
 logger.info('watcher running', {
   taskQueue: config.taskQueue,
   namespace: config.temporal.namespace,
   address: config.temporal.connectionOptions.address,
 });
 stopOnSignals(async () => {
-  await watcher.stop();
+  await Promise.all([watcher.stop(), renewals.stop()]);
   await client.connection.close();
 }, logger);

@@ -4,12 +4,12 @@
 // REJECT_DUPLICATE, so restarts, re-lists after 410 Gone and several replicas converge on one run,
 // and a finished request never runs again. A request deleted while no watcher watched sends no
 // delete event; after every full list an orphan sweep finds its open run and cancels it too.
-import type { KubernetesListObject, ObjectCache } from '@kubernetes/client-node';
+import type { ObjectCache } from '@kubernetes/client-node';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { collectionPath, FINISHED_PHASES, OPS_REQUESTS } from '../lib/api/resources.js';
+import { FINISHED_PHASES, OPS_REQUESTS } from '../lib/api/resources.js';
 import type { PgBouncerOpsRequest } from '../lib/api/types.js';
 import type { Config } from '../lib/config.js';
-import { startResilientInformer, type ResilientInformer } from '../lib/kube/informer.js';
+import { customObjectSource, startResilientInformer, type ResilientInformer } from '../lib/kube/informer.js';
 import { KeyedSerialQueue } from '../lib/keyed-queue.js';
 import { getOrUndefined, type Kube } from '../lib/kube/kube.js';
 import type { Logger } from '../lib/log.js';
@@ -254,11 +254,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
     informers.push(
       await startResilientInformer<PgBouncerOpsRequest>({
         kube,
-        path: collectionPath(OPS_REQUESTS, namespace),
-        list: async () =>
-          (namespace
-            ? await kube.custom.listNamespacedCustomObject({ ...OPS_REQUESTS, namespace })
-            : await kube.custom.listClusterCustomObject(OPS_REQUESTS)) as KubernetesListObject<PgBouncerOpsRequest>,
+        ...customObjectSource<PgBouncerOpsRequest>(kube, OPS_REQUESTS, namespace),
         what: `PgBouncerOpsRequests in ${namespace ?? 'all namespaces'}`,
         logger,
         onChange,

@@ -1,7 +1,7 @@
-// The Temporal worker: the ReconfigureTLS workflow and its activities on one task queue.
+// The Temporal worker: the ReconfigureTLS and certificate-renewal workflows and their activities on one task queue.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { Config } from '../lib/config.js';
 import type { Kube } from '../lib/kube/kube.js';
@@ -26,7 +26,8 @@ export async function createWorker(deps: {
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities(deps),
+    // The runtime's meter reaches the Prometheus exporter without the per-activity tags.
+    activities: createActivities({ ...deps, meter: Runtime.instance().metricMeter }),
     // On SIGTERM in-flight activities get this long to finish before they are cancelled (and
     // then retried elsewhere); keep it below the pod's terminationGracePeriodSeconds.
     shutdownGraceTime: '20s',

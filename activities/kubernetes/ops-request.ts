@@ -58,9 +58,10 @@ export async function updateOpsRequestStatus(kube: Kube, ref: OpsRequestRef, upd
   if (update.event) await recordEvent(kube, req, update.event);
 }
 
+/** An Event on a request, or on any object (the renewal reports on its PgBouncer). */
 export async function recordEvent(
   kube: Kube,
-  req: PgBouncerOpsRequest,
+  req: { apiVersion: string; kind: string; metadata: PgBouncerOpsRequest['metadata'] },
   event: NonNullable<StatusUpdate['event']>,
 ): Promise<void> {
   const now = new Date();

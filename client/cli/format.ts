@@ -14,6 +14,9 @@ export function render(output: Output, value: unknown, table: () => string): str
 const podsLine = (s: RequestStatus) =>
   (s.progress?.pods ?? []).map((pod) => `${pod.name} ${pod.status} (${pod.method})`).join(', ');
 
+/** 2027-03-01T10:15:00.000Z → 2027-03-01T10:15:00Z; other text as it is. */
+const shortTime = (t: string) => t.replace(/\.\d{3}Z$/, 'Z');
+
 export function formatStatus(s: RequestStatus): string {
   const lines = [
     `request:   ${s.request.namespace}/${s.request.name} (${s.request.type} on PgBouncer ${s.request.pgbouncer})`,
@@ -27,6 +30,8 @@ export function formatStatus(s: RequestStatus): string {
   for (const c of p?.certificates ?? []) lines.push(`cert:      ${c.alias} serial ${c.serialHex} until ${c.notAfter}`);
   if (p?.compensating) lines.push(`rollback:  compensating (${p.error ?? 'failure'})`);
   if (s.message) lines.push(`message:   ${s.message}`);
+  for (const c of s.certificates ?? [])
+    lines.push(`expires:   ${c.alias} ${shortTime(c.notAfter)}, next renewal ${shortTime(c.nextRenewal)}`);
   return lines.join('\n');
 }
 
@@ -40,7 +45,7 @@ export function formatFollowLine(s: RequestStatus): string {
 export const formatOutcome = (s: RequestStatus) => `${s.request.phase}${s.message ? `: ${s.message}` : ''}`;
 
 export function formatList(rows: RequestStatus[]): string {
-  const header = ['NAMESPACE', 'NAME', 'TYPE', 'PGBOUNCER', 'PHASE', 'WORKFLOW', 'STAGE'];
+  const header = ['NAMESPACE', 'NAME', 'TYPE', 'PGBOUNCER', 'PHASE', 'WORKFLOW', 'STAGE', 'NOT AFTER', 'NEXT RENEWAL'];
   const cells = rows.map((r) => [
     r.request.namespace,
     r.request.name,
@@ -49,6 +54,8 @@ export function formatList(rows: RequestStatus[]): string {
     r.request.phase,
     r.workflow?.status ?? '-',
     r.workflow?.stage ?? '-',
+    r.certificates?.map((c) => `${c.alias} ${shortTime(c.notAfter)}`).join(', ') || '-',
+    r.certificates?.[0] ? shortTime(r.certificates[0].nextRenewal) : '-',
   ]);
   return formatTable(header, cells);
 }

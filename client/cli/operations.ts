@@ -3,6 +3,8 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { gatherLiveStateFor } from '../../activities/kubernetes/live-state.js';
+import { readPgBouncer } from '../../activities/kubernetes/pause.js';
+import { inspectRenewal } from '../../activities/kubernetes/renewal.js';
 import { OPS_REQUESTS } from '../../lib/api/resources.js';
 import type { PgBouncerOpsRequest } from '../../lib/api/types.js';
 import type { Config } from '../../lib/config.js';
@@ -26,6 +28,43 @@ export interface RequestStatus {
   workflow?: { id: string; runId: string; status: string; startTime?: string; closeTime?: string; stage?: string };
   progress?: Progress;
   message?: string;
+  /** The PgBouncer's certificates now: notAfter and the next renewal (absent: no TLS, or unreadable). */
+  certificates?: CertificateExpiry[];
+}
+
+export interface CertificateExpiry {
+  alias: string;
+  notAfter: string;
+  /** When the renewal request is created, or why none is scheduled. */
+  nextRenewal: string;
+}
+
+/**
+ * Each certificate's notAfter and the pooler's next renewal, from the renewal workflow's own
+ * inspection (same policy, same answer), so it needs no worker.
+ */
+export async function certificateExpiry(
+  s: Session,
+  namespace: string,
+  pgbouncer: string,
+): Promise<CertificateExpiry[] | undefined> {
+  try {
+    const pb = await readPgBouncer(s.kube, namespace, pgbouncer);
+    if (!pb) return undefined;
+    const look = await inspectRenewal(s.kube, s.config, { namespace, name: pgbouncer, uid: pb.metadata.uid! });
+    const plan = look.plan;
+    if (!plan) return undefined;
+    const next = plan.inProgress
+      ? `now (${plan.inProgress})`
+      : plan.blocked
+        ? 'blocked: renew the CA'
+        : plan.busyWith && Date.parse(plan.at!) <= Date.now()
+          ? `after ${plan.busyWith.join(', ')}`
+          : plan.at!;
+    return look.certificates.map((c) => ({ alias: c.alias, notAfter: c.notAfter, nextRenewal: next }));
+  } catch {
+    return undefined; // no rights to read Secrets, or a broken issuer: show the rest
+  }
 }
 
 export async function readRequest(s: Session, namespace: string, name: string): Promise<PgBouncerOpsRequest> {
@@ -105,6 +144,9 @@ export async function requestStatus(
     },
     message: last?.message,
   };
+  if (withProgress && result.request.pgbouncer) {
+    result.certificates = await certificateExpiry(s, ref.namespace, result.request.pgbouncer);
+  }
   if (!d) return result;
   result.workflow = {
     id,
@@ -129,7 +171,15 @@ export async function listRequests(s: Session, namespace: string | undefined): P
     ? s.kube.custom.listNamespacedCustomObject({ ...OPS_REQUESTS, namespace })
     : s.kube.custom.listClusterCustomObject(OPS_REQUESTS))) as { items: PgBouncerOpsRequest[] };
   const rows: RequestStatus[] = [];
-  for (const req of res.items) rows.push(await requestStatus(s, req, false));
+  const expiries = new Map<string, Promise<CertificateExpiry[] | undefined>>(); // one look per PgBouncer
+  for (const req of res.items) {
+    const row = await requestStatus(s, req, false);
+    const key = `${row.request.namespace}/${row.request.pgbouncer}`;
+    if (row.request.pgbouncer && !expiries.has(key))
+      expiries.set(key, certificateExpiry(s, row.request.namespace, row.request.pgbouncer));
+    row.certificates = await expiries.get(key);
+    rows.push(row);
+  }
   return rows;
 }
 

@@ -8,6 +8,7 @@ import {
   type KubernetesObject,
   type ObjectCache,
 } from '@kubernetes/client-node';
+import { collectionPath, type Resource } from '../api/resources.js';
 import { classifyKubeError, type Kube } from './kube.js';
 import type { Logger } from '../log.js';
 
@@ -104,5 +105,20 @@ export async function startResilientInformer<T extends KubernetesObject>(
       clearTimeout(timer);
       await informer.stop();
     },
+  };
+}
+
+/** The watch path and list call of a custom resource in one namespace, or in all (namespace undefined). */
+export function customObjectSource<T extends KubernetesObject>(
+  kube: Kube,
+  api: Resource,
+  namespace: string | undefined,
+): Pick<ResilientInformerOptions<T>, 'path' | 'list'> {
+  return {
+    path: collectionPath(api, namespace),
+    list: async () =>
+      (namespace
+        ? await kube.custom.listNamespacedCustomObject({ ...api, namespace })
+        : await kube.custom.listClusterCustomObject(api)) as KubernetesListObject<T>,
   };
 }

@@ -48,6 +48,7 @@ export interface IssuerSummary {
   caSecretName?: string;
   caFingerprintSha256?: string;
   caNotAfter?: string;
+  /** When the CA's validity began (the renewal policy measures the CA's own margin from it). */
   caNotBefore?: string;
   /** Why it cannot sign, if it cannot: not found, not a CA issuer, CA Secret missing or broken. */
   problem?: string;

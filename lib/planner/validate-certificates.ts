@@ -3,6 +3,7 @@
 import { STAGING_SUFFIX_LENGTH } from '../api/names.js';
 import type { CertificateSpec } from '../api/types.js';
 import {
+  CertificateInputError,
   certificateDurationMs,
   MIN_CERTIFICATE_DURATION_MS,
   parseDuration,
@@ -11,6 +12,8 @@ import {
 import { normalizeAltNames, normalizeDnsName, normalizeIpAddress } from '../certificates/general-names.js';
 import { buildSubjectName } from '../certificates/subject.js';
 import { checkWith, fieldError, quote } from './field-errors.js';
+import { formatDuration } from './format.js';
+import type { ResolvedCertificate } from './resolve.js';
 import { checkIssuerRefShape } from './issuer-checks.js';
 import type { FieldError } from './types.js';
 
@@ -127,4 +130,52 @@ export function checkDuplicateAliases(entries: CertificateSpec[]): FieldError[] 
     }
   });
   return errors;
+}
+
+/**
+ * renewBefore must be a positive duration shorter than the certificate's duration (cert-manager's
+ * rule): checked on the spec the certificate will have (the PgBouncer's entry with the request's
+ * laid over it), naming the request's field when the request sets either value.
+ */
+export function checkRenewBefore(c: ResolvedCertificate, request: CertificateSpec[], pgbouncer: string): FieldError[] {
+  const renewBefore = c.spec.renewBefore;
+  if (renewBefore === undefined) return [];
+  const own = c.requestIndex !== undefined ? request[c.requestIndex] : undefined;
+  const field =
+    own?.renewBefore !== undefined
+      ? `spec.tls.certificates[${c.requestIndex}].renewBefore`
+      : own?.duration !== undefined
+        ? `spec.tls.certificates[${c.requestIndex}].duration`
+        : `spec.tls.certificates[${c.requestIndex ?? `alias=${c.alias}`}].renewBefore`;
+  const where =
+    own?.renewBefore !== undefined || own?.duration !== undefined ? '' : ` (from PgBouncer ${quote(pgbouncer)})`;
+  let renewBeforeMs: number;
+  let durationMs: number;
+  try {
+    renewBeforeMs = parseDuration(renewBefore, field);
+    durationMs = certificateDurationMs(c.spec.duration, field);
+  } catch (err) {
+    if (!(err instanceof CertificateInputError)) throw err;
+    // A bad duration is reported by checkCertificateEntry; a bad renewBefore here.
+    return own?.duration !== undefined && own.renewBefore === undefined
+      ? []
+      : [
+          fieldError(
+            field,
+            `renewBefore ${quote(renewBefore)}${where} is not a duration`,
+            'write it like 720h or 30m, or leave it out for a third of the duration',
+          ),
+        ];
+  }
+  const suggestion = formatDuration(Math.round(durationMs / 3));
+  if (renewBeforeMs <= 0 || renewBeforeMs >= durationMs) {
+    return [
+      fieldError(
+        field,
+        `renewBefore ${quote(renewBefore)}${where} must be positive and shorter than the ${c.alias} certificate's duration ${formatDuration(durationMs)}, or it would renew at once and forever`,
+        `set renewBefore below ${formatDuration(durationMs)} (e.g. ${suggestion}, a third, which is the default when renewBefore is left out)`,
+      ),
+    ];
+  }
+  return [];
 }

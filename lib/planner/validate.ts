@@ -16,7 +16,7 @@ import {
   type ResolvedCertificate,
 } from './resolve.js';
 import type { FieldError, LiveState } from './types.js';
-import { checkCertificateEntry, checkDuplicateAliases } from './validate-certificates.js';
+import { checkCertificateEntry, checkDuplicateAliases, checkRenewBefore } from './validate-certificates.js';
 
 const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 const AUTH_MODES = ['md5', 'scram-sha-256'];
@@ -258,6 +258,7 @@ function checkAgainstPgBouncer(live: LiveState, tls: PgBouncerTLSSpec, pb: PgBou
       );
     }
     errors.push(...checkSecretNames(tls, { name: pb.name, namespace, spec: pb.spec }, resolution.certificates));
+    for (const c of resolution.certificates) errors.push(...checkRenewBefore(c, tls.certificates ?? [], pb.name));
   }
   return errors;
 }

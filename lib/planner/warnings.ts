@@ -102,11 +102,6 @@ function certificateWarnings(w: WarningInput): string[] {
         `spec.tls.certificates[${i}]: alias metrics-exporter is kept in the PgBouncer's spec.tls, but no certificate is issued for it: this orchestrator runs no metrics exporter`,
       );
     }
-    if (entry.renewBefore !== undefined) {
-      out.push(
-        `spec.tls.certificates[${i}].renewBefore is ignored (KubeDB deprecates it): nothing renews certificates on its own; rotate them with a ReconfigureTLS request before they expire`,
-      );
-    }
   });
   return out;
 }

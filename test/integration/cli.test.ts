@@ -1,13 +1,12 @@
 // The pgbtls CLI against the real stack, as a user runs it: a child process with KUBECONFIG and
 // TEMPORAL_ADDRESS, its exit code, stdout and stderr.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FORCE_RESTART_ANNOTATION } from '../../lib/planner/pods.js';
-import { repoRoot } from '../../stack/tools.js';
-import { createTestNamespace, eventually, stackInfo, testKube } from '../support/cluster.js';
+import { runPgbtls, type CliRun } from '../support/cli.js';
+import { createTestNamespace, eventually, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { closeTestClient, startWorkerProcess, type WorkerProcess } from '../support/temporal.js';
 import { createCaIssuer } from '../support/tls-fixtures.js';
@@ -17,36 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'pgbtls-cli-'));
 let namespace: string;
 let worker: WorkerProcess;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function pgbtls(...args: string[]): Promise<Run> {
-  const info = stackInfo();
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(repoRoot(), 'dist/client/cli.js'), ...args],
-      {
-        env: {
-          PATH: process.env.PATH,
-          KUBECONFIG: info.kubeconfig,
-          TEMPORAL_ADDRESS: info.temporal.address,
-          TEMPORAL_NAMESPACE: info.temporal.namespace,
-          PGBTLS_TASK_QUEUE: taskQueue,
-          PGBTLS_CLUSTER_RESOURCE_NAMESPACE: 'cert-manager',
-        },
-        timeout: 170_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 99) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const pgbtls = (...args: string[]) => runPgbtls(taskQueue, args);
 
 function manifest(name: string, tls: string, pb = 'pb', annotations = ''): string {
   const file = join(dir, `${name}.yaml`);
@@ -68,7 +38,7 @@ spec:
 }
 
 /** An error is one line on stderr. */
-function expectOneLineError(run: Run, pattern: RegExp) {
+function expectOneLineError(run: CliRun, pattern: RegExp) {
   const lines = run.stderr.trim().split('\n');
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(/^pgbtls: /);
@@ -202,15 +172,7 @@ test('unknown commands and missing arguments: exit 2; unreachable Temporal: exit
   expect((await pgbtls('frobnicate')).code).toBe(2);
   expect((await pgbtls('status')).code).toBe(2);
   expect((await pgbtls('list', '-o', 'xml')).code).toBe(2);
-  const info = stackInfo();
-  const run = await new Promise<Run>((resolve) =>
-    execFile(
-      process.execPath,
-      [join(repoRoot(), 'dist/client/cli.js'), 'status', `${namespace}/add-tls`],
-      { env: { PATH: process.env.PATH, KUBECONFIG: info.kubeconfig, TEMPORAL_ADDRESS: '127.0.0.1:1' } },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
-    ),
-  );
+  const run = await runPgbtls(taskQueue, ['status', `${namespace}/add-tls`], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
   expect(run.code).toBe(4);
   expectOneLineError(run, /Temporal unreachable/);
 });

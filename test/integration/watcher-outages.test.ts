@@ -9,13 +9,12 @@ import { join } from 'node:path';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { PgBouncerOpsRequest } from '../../lib/api/types.js';
 import { startWatcher, type Watcher } from '../../client/watcher.js';
-import { loadConfig } from '../../lib/config.js';
 import { createLogger } from '../../lib/log.js';
 import type { OpsRequestRef } from '../../lib/planner/types.js';
 import { startStack, type RunningStack } from '../../stack/stack.js';
 import { repoRoot } from '../../stack/tools.js';
 import { workflowIdFor } from '../../workflows/ids.js';
-import { eventually, stackInfo, testKube } from '../support/cluster.js';
+import { eventually, stackConfig, stackInfo, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { captureLogs } from '../support/log-capture.js';
 import { closeTestClient, startWorkerProcess, testClient, type WorkerProcess } from '../support/temporal.js';
@@ -59,15 +58,7 @@ beforeAll(async () => {
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 2 }))],
   });
   watcherClient = new Client({ connection, namespace: info.temporal.namespace });
-  const config = {
-    ...loadConfig({
-      KUBECONFIG: info.kubeconfig,
-      TEMPORAL_ADDRESS: info.temporal.address,
-      TEMPORAL_NAMESPACE: info.temporal.namespace,
-    }),
-    taskQueue,
-    watchNamespaces: [namespace],
-  };
+  const config = stackConfig({ taskQueue, watchNamespaces: [namespace] });
   await waitReady();
   watcher = await startWatcher({
     kube: testKube(),

@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { OPS_GROUP, type PgBouncerOpsRequest } from '../../lib/api/types.js';
 import { startLatencies, startWatcher, type Watcher } from '../../client/watcher.js';
-import { loadConfig, type Config } from '../../lib/config.js';
+import type { Config } from '../../lib/config.js';
 import type { OpsRequestRef } from '../../lib/planner/types.js';
 import { workflowIdFor } from '../../workflows/ids.js';
-import { createTestNamespace, eventually, stackInfo, testKube } from '../support/cluster.js';
+import { createTestNamespace, eventually, stackConfig, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { captureLogs } from '../support/log-capture.js';
 import { closeTestClient, startWorkerProcess, testClient, type WorkerProcess } from '../support/temporal.js';
@@ -29,16 +29,7 @@ beforeAll(async () => {
   namespace = await createTestNamespace('watch');
   await createAppBinding(namespace);
   await createCaIssuer(namespace, 'ca-one');
-  const info = stackInfo();
-  config = {
-    ...loadConfig({
-      KUBECONFIG: info.kubeconfig,
-      TEMPORAL_ADDRESS: info.temporal.address,
-      TEMPORAL_NAMESPACE: info.temporal.namespace,
-    }),
-    taskQueue,
-    watchNamespaces: [namespace],
-  };
+  config = stackConfig({ taskQueue, watchNamespaces: [namespace] });
   worker = await startWorkerProcess(taskQueue);
   client = await testClient();
   await createPgBouncer(namespace, 'pb', { replicas: 2 });

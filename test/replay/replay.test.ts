@@ -42,14 +42,17 @@ test.each(files)('history %s holds no private-key material', (file) => {
   expect(findKeyMaterial(readFileSync(join(HISTORIES_DIR, file), 'utf8'))).toBeUndefined();
 });
 
-/** The workflow with one edit applied at bundle time. */
-async function bundleWith(edits: { find: string; replace: string }[]): Promise<WorkflowBundle> {
+/** The workflows with edits applied at bundle time to the file `file` matches. */
+async function bundleWith(
+  edits: { find: string; replace: string }[],
+  file: RegExp = /reconfigure-tls\.ts$/,
+): Promise<WorkflowBundle> {
   return bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
     logger: quietLogger,
     webpackConfigHook: (config) => {
       config.module!.rules!.push({
-        test: /reconfigure-tls\.ts$/,
+        test: file,
         enforce: 'pre',
         use: [{ loader: join(dirname(fileURLToPath(import.meta.url)), 'source-edit-loader.cjs'), options: { edits } }],
       });
@@ -76,6 +79,45 @@ test('the same change behind patched() replays cleanly', async () => {
   const patchedChange = await bundleWith([
     { find: ROLL, replace: `${ROLL} if (patched('extra-pod-listing')) ${EXTRA}` },
   ]);
+  for (const file of files) {
+    await Worker.runReplayHistory({ workflowBundle: patchedChange }, load(file), scenarioOf(file));
+  }
+});
+
+// The renewal workflow is held to the same rule: its histories (catch-up, timer, request,
+// continue-as-new, window, stop) replay, an unguarded change is caught, and patched() guards it.
+const RENEWAL_FILE = /certificate-renewal\.ts$/;
+const CREATE = 'const created = await act.createRenewalRequest(';
+const IMPORT = 'import {\n  condition,';
+const renewals = () =>
+  files.filter(
+    (f) => f.startsWith('renewal-') && readFileSync(join(HISTORIES_DIR, f), 'utf8').includes('"createRenewalRequest"'),
+  );
+
+test('renewal: the guard bites: an extra activity before creating the request is nondeterminism', async () => {
+  expect(renewals().length).toBeGreaterThan(0);
+  const changed = await bundleWith(
+    [{ find: CREATE, replace: `await act.inspectRenewal(pgbouncer);\n    ${CREATE}` }],
+    RENEWAL_FILE,
+  );
+  for (const file of renewals()) {
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: changed }, load(file), scenarioOf(file)),
+    ).rejects.toBeInstanceOf(DeterminismViolationError);
+  }
+});
+
+test('renewal: the same change behind patched() replays every history', async () => {
+  const patchedChange = await bundleWith(
+    [
+      { find: IMPORT, replace: `import {\n  patched,\n  condition,` },
+      {
+        find: CREATE,
+        replace: `if (patched('look-before-renewing')) await act.inspectRenewal(pgbouncer);\n    ${CREATE}`,
+      },
+    ],
+    RENEWAL_FILE,
+  );
   for (const file of files) {
     await Worker.runReplayHistory({ workflowBundle: patchedChange }, load(file), scenarioOf(file));
   }

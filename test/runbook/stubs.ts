@@ -7,7 +7,8 @@ import type { Activities } from '../../activities/index.js';
 import type { StatusUpdate } from '../../activities/kubernetes/ops-request.js';
 import type { Plan } from '../../lib/planner/types.js';
 
-export type ActivityName = keyof Activities;
+/** The activities reconfigureTLS calls (the renewal workflow's own are not stood in for here). */
+export type ActivityName = Exclude<keyof Activities, 'inspectRenewal' | 'createRenewalRequest' | 'recordRenewalEvent'>;
 type Impl<K extends ActivityName> = Activities[K];
 type AnyImpl = (...args: never[]) => Promise<unknown>;
 export type Overrides = { [K in ActivityName]?: Impl<K> };

@@ -8,13 +8,18 @@ import { createSelfSignedCA } from '../../lib/certificates/index.js';
 import type { OpsRequestRef } from '../../lib/planner/types.js';
 import { testKube } from './cluster.js';
 
-/** A CA in a kubernetes.io/tls Secret and a CA Issuer pointing at it; returns the CA certificate. */
-export async function createCaIssuer(namespace: string, name: string): Promise<string> {
+/** A CA in a kubernetes.io/tls Secret `<name>-ca` and a CA Issuer pointing at it; returns the CA certificate. */
+export async function createCaIssuer(
+  namespace: string,
+  name: string,
+  validity: { notBefore?: Date; notAfter?: Date } = {},
+): Promise<string> {
   const ca = await createSelfSignedCA({
     commonName: `${name} test CA`,
     algorithm: 'RSA',
     size: 2048,
-    notAfter: new Date(Date.now() + 365 * 86400_000),
+    notAfter: validity.notAfter ?? new Date(Date.now() + 365 * 86400_000),
+    ...(validity.notBefore ? { notBefore: validity.notBefore } : {}),
   });
   await testKube().core.createNamespacedSecret({
     namespace,

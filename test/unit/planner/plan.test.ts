@@ -492,11 +492,12 @@ describe('warnings', () => {
     expect(text(short)).not.toMatch(/outlasts/);
   });
 
-  test('renewBefore is ignored, and said so', () => {
+  test('renewBefore is kept in the PgBouncer spec for the renewal, without a warning', () => {
     const plan = planOf({
       tls: { issuerRef: ref('ca-one'), certificates: [{ alias: 'server', renewBefore: '360h' }] },
     });
-    expect(text(plan)).toMatch(/spec\.tls\.certificates\[0\]\.renewBefore is ignored/);
+    expect(text(plan)).not.toMatch(/renewBefore/);
+    expect(JSON.stringify(plan.newSpec)).toMatch(/"renewBefore":"360h"/);
   });
 
   test('an already paused PgBouncer', () => {

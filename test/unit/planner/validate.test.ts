@@ -229,6 +229,34 @@ const cases: [string, Scenario, string, RegExp][] = [
     /shorter than the minimum certificate duration of 1h; use at least 1h/,
   ],
   [
+    'renewBefore as long as the duration',
+    { tls: { issuerRef: ref('ca-one'), certificates: [{ alias: 'server', duration: '1h', renewBefore: '1h' }] } },
+    'spec.tls.certificates[0].renewBefore',
+    /renewBefore "1h" must be positive and shorter than the server certificate's duration 1h.*; set renewBefore below 1h \(e\.g\. 20m/,
+  ],
+  [
+    'renewBefore longer than the default duration (2160h)',
+    { tls: { issuerRef: ref('ca-one'), certificates: [{ alias: 'client', renewBefore: '3000h' }] } },
+    'spec.tls.certificates[0].renewBefore',
+    /renewBefore "3000h" must be positive and shorter than the client certificate's duration 2160h/,
+  ],
+  [
+    'renewBefore that is no duration',
+    { tls: { issuerRef: ref('ca-one'), certificates: [{ alias: 'server', renewBefore: '30 days' }] } },
+    'spec.tls.certificates[0].renewBefore',
+    /renewBefore "30 days" is not a duration; write it like 720h or 30m/,
+  ],
+  [
+    "a duration shorter than the PgBouncer's renewBefore",
+    {
+      tls: { certificates: [{ alias: 'server', duration: '1h' }] },
+      pb: tlsFrom('ca-one', { certificates: [{ alias: 'server', renewBefore: '720h' }] }),
+      certificates: served(),
+    },
+    'spec.tls.certificates[0].duration',
+    /renewBefore "720h" must be positive and shorter than the server certificate's duration 1h/,
+  ],
+  [
     'an invalid IP address',
     { tls: { issuerRef: ref('ca-one'), certificates: [{ alias: 'server', ipAddresses: ['10.0.0.1', '10.0.0.300'] }] } },
     'spec.tls.certificates[0].ipAddresses[1]',
@@ -452,6 +480,15 @@ describe('validation', () => {
     const plan = planOf({ tls: { clientAuthMode: 'scram-sha-256' } });
     expect(plan.intent).toBe('update-settings');
     expect(plan.newSpec).toEqual({ tls: null, sslMode: 'disable', authType: 'scram-sha-256' });
+  });
+
+  test('renewBefore shorter than the duration is valid: 1h with 59m50s', () => {
+    const errors = validateRequest(
+      liveState({
+        tls: { issuerRef: ref('ca-one'), certificates: [{ alias: 'server', duration: '1h', renewBefore: '59m50s' }] },
+      }),
+    );
+    expect(errors).toEqual([]);
   });
 
   test("a bad value in the PgBouncer's stored certificate spec names the PgBouncer and the override", () => {
