@@ -1,6 +1,7 @@
 // Entry point of the trigger watcher process: watches PgBouncerOpsRequests (all namespaces, or
 // PGBTLS_WATCH_NAMESPACES) and starts their workflows on PGBTLS_TASK_QUEUE.
 import { loadConfig } from '../lib/config.js';
+import { serveHealth } from '../lib/health.js';
 import { createKube } from '../lib/kube/kube.js';
 import { stopOnSignals } from '../lib/lifecycle.js';
 import { createLogger } from '../lib/log.js';
@@ -11,12 +12,17 @@ const logger = createLogger({ component: 'watcher' });
 const config = loadConfig();
 const client = createTemporalClient(config);
 const watcher = await startWatcher({ kube: createKube(config.kubeconfig), config, logger, client });
+let state = 'RUNNING';
+const health = config.serviceHealthAddress ? await serveHealth(config.serviceHealthAddress, () => state) : undefined;
 logger.info('watcher running', {
   taskQueue: config.taskQueue,
   namespace: config.temporal.namespace,
   address: config.temporal.connectionOptions.address,
+  health: config.serviceHealthAddress ? `http://${config.serviceHealthAddress}/healthz` : 'off',
 });
 stopOnSignals(async () => {
+  state = 'STOPPING';
+  health?.close();
   await watcher.stop();
   await client.connection.close();
 }, logger);
