@@ -37,6 +37,9 @@ if [ ! -x "$TEMPORAL_VENV/bin/temporal" ]; then
 fi
 
 bash "$REPO_ROOT/scripts/build-kubernetes.sh"
+# The image's cached layers (Debian runtime libraries, Node 20, production dependencies); the
+# image test assembles the root filesystem from them and the compiled code.
+bash "$REPO_ROOT/scripts/build-image.sh" --layers
 
 # The Debian postgresql package keeps initdb/postgres outside PATH, one directory per major version.
 POSTGRES_BIN_DIR=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
