@@ -10,8 +10,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAllYaml, type KubeConfig, type V1Deployment, type V1PolicyRule } from '@kubernetes/client-node';
-import { CERT_MANAGER_GROUP } from '../../lib/api/types.js';
-import { createSelfSignedCA } from '../../lib/certificates/index.js';
 import { createLogger } from '../../lib/log.js';
 import { FORCE_RESTART_ANNOTATION } from '../../lib/planner/pods.js';
 import type { OpsRequestRef } from '../../lib/planner/types.js';
@@ -28,7 +26,7 @@ import {
   type ProductProcess,
 } from '../support/service-accounts.js';
 import { closeTestClient, startWorkerProcess, type WorkerProcess } from '../support/temporal.js';
-import { createCaIssuer, createOpsRequest, readOpsRequest } from '../support/tls-fixtures.js';
+import { createCaClusterIssuer, createCaIssuer, createOpsRequest, readOpsRequest } from '../support/tls-fixtures.js';
 
 const root = repoRoot();
 const chart = join(root, 'deploy', 'helm', 'pgbouncer-tls-orchestrator');
@@ -48,6 +46,7 @@ function helm(args: string[]): string {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       PATH: process.env.PATH,
+      HOME: helmHome, // kubectl's discovery cache goes under $HOME/.kube
       HELM_CACHE_HOME: join(helmHome, 'cache'),
       HELM_CONFIG_HOME: join(helmHome, 'config'),
       HELM_DATA_HOME: join(helmHome, 'data'),
@@ -157,8 +156,14 @@ describe.each([{ mode: 'cluster' as const }, { mode: 'namespaced' as const }])(
     /** The literal env the chart gives a component, with the addresses pointed at this machine's stack. */
     async function processEnv(c: Component): Promise<Record<string, string>> {
       const info = stackInfo();
+      // The chart's 0.0.0.0 listeners are for pods; here each process gets loopback ports of its own.
+      const fromChart = Object.fromEntries(
+        Object.entries(chartEnv[c]).filter(
+          ([name]) => !['PGBTLS_HEALTH_ADDRESS', 'PGBTLS_METRICS_ADDRESS'].includes(name),
+        ),
+      );
       return {
-        ...chartEnv[c],
+        ...fromChart,
         KUBECONFIG: kubeconfigFiles[c],
         TEMPORAL_ADDRESS: info.temporal.address,
         TEMPORAL_NAMESPACE: info.temporal.namespace,
@@ -227,7 +232,7 @@ describe.each([{ mode: 'cluster' as const }, { mode: 'namespaced' as const }])(
       await startWatcher();
       await createAppBinding(app);
       await createCaIssuer(app, 'ca-one');
-      await createClusterIssuer(clusterIssuer);
+      await createCaClusterIssuer(clusterIssuer, CLUSTER_RESOURCE_NAMESPACE);
       await createPgBouncer(app, 'pb', { replicas: 1 });
       await waitReady(app);
     }, 240_000);
@@ -344,13 +349,21 @@ describe.each([{ mode: 'cluster' as const }, { mode: 'namespaced' as const }])(
           namespace: app,
         }),
       ).toBe(true);
+      // For the README: what each may do in a managed namespace, in the cluster-resource namespace
+      // and in a namespace it does not manage.
       for (const c of COMPONENTS) {
-        const list = execFileSync(
-          tools.kubectl,
-          ['--kubeconfig', kubeconfigFiles[c], 'auth', 'can-i', '--list', '-n', app],
-          { encoding: 'utf8' },
-        );
-        writeFileSync(join(outDir, `${mode}-${c}.txt`), list);
+        for (const [where, ns] of [
+          ['managed', app],
+          ['cert-manager', CLUSTER_RESOURCE_NAMESPACE],
+          ['unmanaged', other],
+        ]) {
+          const list = execFileSync(
+            tools.kubectl,
+            ['--kubeconfig', kubeconfigFiles[c], 'auth', 'can-i', '--list', '-n', ns],
+            { encoding: 'utf8' },
+          );
+          writeFileSync(join(outDir, `${mode}-${c}-${where}.txt`), list);
+        }
       }
     });
 
@@ -366,34 +379,6 @@ describe.each([{ mode: 'cluster' as const }, { mode: 'namespaced' as const }])(
     }
   },
 );
-
-async function createClusterIssuer(name: string): Promise<void> {
-  const ca = await createSelfSignedCA({
-    commonName: `${name} test CA`,
-    algorithm: 'RSA',
-    size: 2048,
-    notAfter: new Date(Date.now() + 365 * 86400_000),
-  });
-  await testKube().core.createNamespacedSecret({
-    namespace: CLUSTER_RESOURCE_NAMESPACE,
-    body: {
-      metadata: { name: `${name}-ca` },
-      type: 'kubernetes.io/tls',
-      stringData: { 'tls.crt': ca.certPem, 'tls.key': ca.keyPem },
-    },
-  });
-  await testKube().custom.createClusterCustomObject({
-    group: CERT_MANAGER_GROUP,
-    version: 'v1',
-    plural: 'clusterissuers',
-    body: {
-      apiVersion: 'cert-manager.io/v1',
-      kind: 'ClusterIssuer',
-      metadata: { name },
-      spec: { ca: { secretName: `${name}-ca` } },
-    },
-  });
-}
 
 async function waitReady(namespace: string): Promise<void> {
   await eventually(async () => (await readPgBouncer(namespace, 'pb')).status?.phase === 'Ready', {

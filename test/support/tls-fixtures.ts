@@ -8,10 +8,10 @@ import { createSelfSignedCA } from '../../lib/certificates/index.js';
 import type { OpsRequestRef } from '../../lib/planner/types.js';
 import { testKube } from './cluster.js';
 
-/** A CA in a kubernetes.io/tls Secret and a CA Issuer pointing at it; returns the CA certificate. */
-export async function createCaIssuer(namespace: string, name: string): Promise<string> {
+/** A self-signed CA in a kubernetes.io/tls Secret; returns the CA certificate. */
+async function createCaSecret(namespace: string, secretName: string, commonName: string): Promise<string> {
   const ca = await createSelfSignedCA({
-    commonName: `${name} test CA`,
+    commonName,
     algorithm: 'RSA',
     size: 2048,
     notAfter: new Date(Date.now() + 365 * 86400_000),
@@ -19,11 +19,17 @@ export async function createCaIssuer(namespace: string, name: string): Promise<s
   await testKube().core.createNamespacedSecret({
     namespace,
     body: {
-      metadata: { name: `${name}-ca` },
+      metadata: { name: secretName },
       type: 'kubernetes.io/tls',
       stringData: { 'tls.crt': ca.certPem, 'tls.key': ca.keyPem },
     },
   });
+  return ca.certPem;
+}
+
+/** A CA in a kubernetes.io/tls Secret and a CA Issuer pointing at it; returns the CA certificate. */
+export async function createCaIssuer(namespace: string, name: string): Promise<string> {
+  const certPem = await createCaSecret(namespace, `${name}-ca`, `${name} test CA`);
   await testKube().custom.createNamespacedCustomObject({
     group: CERT_MANAGER_GROUP,
     version: 'v1',
@@ -36,7 +42,24 @@ export async function createCaIssuer(namespace: string, name: string): Promise<s
       spec: { ca: { secretName: `${name}-ca` } },
     },
   });
-  return ca.certPem;
+  return certPem;
+}
+
+/** A CA ClusterIssuer, its CA Secret in the cluster-resource namespace; returns the CA certificate. */
+export async function createCaClusterIssuer(name: string, clusterResourceNamespace: string): Promise<string> {
+  const certPem = await createCaSecret(clusterResourceNamespace, `${name}-ca`, `${name} test CA`);
+  await testKube().custom.createClusterCustomObject({
+    group: CERT_MANAGER_GROUP,
+    version: 'v1',
+    plural: 'clusterissuers',
+    body: {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'ClusterIssuer',
+      metadata: { name },
+      spec: { ca: { secretName: `${name}-ca` } },
+    },
+  });
+  return certPem;
 }
 
 export async function createOpsRequest(
