@@ -23,7 +23,9 @@ LAYERS_ONLY=false
 if [ "${1:-}" = --layers ]; then LAYERS_ONLY=true; shift; fi
 ROOTFS=${1:-$IMAGE_CACHE/rootfs}
 
-base_key=$(echo "$NODE_VERSION $DEBIAN_PACKAGES bookworm" | sha256sum | cut -c1-10)
+# Keys include this script, so a change to how a layer is made rebuilds it.
+recipe=$(sha256sum "$0" | cut -c1-16)
+base_key=$(echo "$NODE_VERSION $DEBIAN_PACKAGES bookworm $recipe" | sha256sum | cut -c1-10)
 BASE="$IMAGE_CACHE/base-$base_key"
 if [ ! -x "$BASE/usr/local/bin/node" ]; then
   phase_start "image base: Debian runtime libraries and Node $NODE_VERSION"
@@ -41,7 +43,7 @@ if [ ! -x "$BASE/usr/local/bin/node" ]; then
   phase_end
 fi
 
-deps_key=$(cat package.json package-lock.json | sha256sum | cut -c1-10)
+deps_key=$( (cat package.json package-lock.json; echo "$recipe") | sha256sum | cut -c1-10)
 DEPS="$IMAGE_CACHE/deps-$deps_key"
 if [ ! -d "$DEPS/node_modules" ]; then
   phase_start "image layer: production dependencies (npm ci --omit=dev)"
