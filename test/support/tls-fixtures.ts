@@ -27,6 +27,14 @@ async function createCaSecret(namespace: string, secretName: string, commonName:
   return ca.certPem;
 }
 
+/** A CA Issuer or ClusterIssuer object pointing at the CA Secret `<name>-ca`. */
+const caIssuerBody = (kind: 'Issuer' | 'ClusterIssuer', name: string) => ({
+  apiVersion: 'cert-manager.io/v1',
+  kind,
+  metadata: { name },
+  spec: { ca: { secretName: `${name}-ca` } },
+});
+
 /** A CA in a kubernetes.io/tls Secret and a CA Issuer pointing at it; returns the CA certificate. */
 export async function createCaIssuer(namespace: string, name: string): Promise<string> {
   const certPem = await createCaSecret(namespace, `${name}-ca`, `${name} test CA`);
@@ -35,12 +43,7 @@ export async function createCaIssuer(namespace: string, name: string): Promise<s
     version: 'v1',
     namespace,
     plural: 'issuers',
-    body: {
-      apiVersion: 'cert-manager.io/v1',
-      kind: 'Issuer',
-      metadata: { name },
-      spec: { ca: { secretName: `${name}-ca` } },
-    },
+    body: caIssuerBody('Issuer', name),
   });
   return certPem;
 }
@@ -52,12 +55,7 @@ export async function createCaClusterIssuer(name: string, clusterResourceNamespa
     group: CERT_MANAGER_GROUP,
     version: 'v1',
     plural: 'clusterissuers',
-    body: {
-      apiVersion: 'cert-manager.io/v1',
-      kind: 'ClusterIssuer',
-      metadata: { name },
-      spec: { ca: { secretName: `${name}-ca` } },
-    },
+    body: caIssuerBody('ClusterIssuer', name),
   });
   return certPem;
 }
