@@ -1,7 +1,9 @@
 // The one config loader: every setting the processes read from their environment, in one place,
 // with defaults that point at the local dev stack.
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 
 export interface Config {
@@ -20,6 +22,11 @@ export interface Config {
   /** Where the worker serves Prometheus metrics and its health check (host:port; empty: off). */
   metricsAddress: string;
   healthAddress: string;
+  /**
+   * The watcher's and the provisioner's /healthz (host:port). Off unless PGBTLS_HEALTH_ADDRESS is
+   * set: under `npm start` all three run on one machine and the worker holds the default port.
+   */
+  serviceHealthAddress: string;
   /** Temporal task queue the worker polls and the watcher starts workflows on. */
   taskQueue: string;
   /** The cluster's DNS domain, for the pods' fully qualified names in server certificates. */
@@ -80,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporal: temporalConnection(env),
     metricsAddress: env.PGBTLS_METRICS_ADDRESS ?? '127.0.0.1:9464',
     healthAddress: env.PGBTLS_HEALTH_ADDRESS ?? '127.0.0.1:9465',
+    serviceHealthAddress: env.PGBTLS_HEALTH_ADDRESS ?? '',
     taskQueue: env.PGBTLS_TASK_QUEUE || 'pgbouncer-tls',
     clusterDomain: env.PGBTLS_CLUSTER_DOMAIN || 'cluster.local',
     resyncIntervalMs: positiveInt(env, 'PGBTLS_RESYNC_INTERVAL_MS', 30_000),
@@ -98,4 +106,31 @@ export function cacheDir(): string {
     process.env.PGBTLS_CACHE_DIR ||
     join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'pgbouncer-tls-orchestrator')
   );
+}
+
+/** This checkout's root: the nearest directory above this module with a package.json (sources or dist/). */
+function checkoutRoot(): string | undefined {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * The kubeconfig of this checkout's `npm start` stack, when that stack is running (its stack.json
+ * names a live process). Lets the CLI find the local cluster the way kubectl finds ~/.kube/config.
+ */
+export function runningDevStackKubeconfig(root = checkoutRoot()): string | undefined {
+  if (!root) return undefined;
+  try {
+    const info = JSON.parse(readFileSync(join(defaultStateDir(root), 'stack.json'), 'utf8')) as {
+      kubeconfig?: string;
+      pid?: number;
+    };
+    if (!info.kubeconfig || !info.pid || !existsSync(info.kubeconfig)) return undefined;
+    process.kill(info.pid, 0); // throws when the stack's process is gone
+    return info.kubeconfig;
+  } catch {
+    return undefined;
+  }
 }

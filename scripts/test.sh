@@ -17,7 +17,8 @@ phase_start "integration tests"; $JEST --selectProjects integration "$@"; phase_
 # Teardown must leave no server behind: anything still running from the test stack is a bug.
 # PostgreSQL and the stand-in's pgbouncers run from /tmp/pgbtls-<hash of the state dir> (runtimeDirFor),
 # one per test stack (test-output/stack, and the ones single test files start beside it).
-pattern="$REPO_ROOT/test-output/stack"
+# The image test's worker runs under unshare, whose command line names test-output/image.
+pattern="$REPO_ROOT/test-output/stack|$REPO_ROOT/test-output/image"
 for dir in "$REPO_ROOT"/test-output/stack*/; do
   pattern="$pattern|/tmp/pgbtls-$(printf %s "${dir%/}" | sha256sum | cut -c1-10)"
 done

@@ -23,6 +23,8 @@ export interface StackOptions {
   ephemeralTemporalPorts?: boolean;
   /** Run the Temporal worker and the trigger watcher too (`npm start`); tests start their own. */
   withWorker?: boolean;
+  /** Run the provisioner (default true); the RBAC test runs its own, as the chart's ServiceAccount. */
+  withProvisioner?: boolean;
   logger: Logger;
 }
 
@@ -122,7 +124,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     await timed(timings, 'processes', async () => {
       for (const [name, script] of [
         ['kubelet-stand-in', 'dist/test/support/kubelet/main.js'],
-        ['provisioner', 'dist/provisioner/main.js'],
+        ...(opts.withProvisioner === false ? [] : ([['provisioner', 'dist/provisioner/main.js']] as const)),
         ...(opts.withWorker
           ? ([
               ['worker', 'dist/worker/main.js'],

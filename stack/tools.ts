@@ -9,6 +9,8 @@ export interface Tools {
   kubeApiserver: string;
   kubeControllerManager: string;
   kubectl: string;
+  /** helm, for the chart's tests (deploy/helm/). */
+  helm: string;
   temporal: string;
   /** Debian's pgbouncer, run by the kubelet stand-in as the pods' workload. */
   pgbouncer: string;
@@ -18,7 +20,7 @@ export interface Tools {
   /** Clients the TLS tests use to check what a pod serves. */
   psql: string;
   openssl: string;
-  versions: { kubernetes: string; etcd: string; temporalBin: string };
+  versions: { kubernetes: string; etcd: string; temporalBin: string; helm: string };
 }
 
 /** The repo root: the nearest directory above this file with a package.json (works from the sources and from dist/). */

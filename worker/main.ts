@@ -2,9 +2,9 @@
 // endpoint next to the worker; SIGTERM/SIGINT drain it (the SDK's Runtime handles the signals).
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../lib/config.js';
+import { serveHealth } from '../lib/health.js';
 import { createKube } from '../lib/kube/kube.js';
 import { createLogger } from '../lib/log.js';
-import { serveHealth } from './health.js';
 import { createWorker } from './worker.js';
 
 const logger = createLogger({ component: 'worker' });

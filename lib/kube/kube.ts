@@ -13,6 +13,10 @@ import {
   setHeaderOptions,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { runningDevStackKubeconfig } from '../config.js';
 
 export interface Kube {
   kc: KubeConfig;
@@ -26,11 +30,46 @@ export interface Kube {
   apply<T extends KubernetesObject>(obj: T, fieldManager: string): Promise<T>;
 }
 
-export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
+export interface KubeConfigLookup {
+  env?: NodeJS.ProcessEnv;
+  home?: string;
+  /** The running `npm start` stack's kubeconfig, if any (lib/config.ts finds it). */
+  devStackKubeconfig?: () => string | undefined;
+  /** Where to say that the dev stack's kubeconfig was chosen. */
+  notice?: (line: string) => void;
+}
+
+/**
+ * Finds the cluster the way kubectl does: an explicit path, else $KUBECONFIG, ~/.kube/config, or the
+ * pod's ServiceAccount. Where none exists, the running `npm start` stack of this checkout (said on
+ * stderr); with no stack either, an error that says what to set. (client-node would otherwise fall
+ * back to http://localhost:8080 and fail with "HTTP protocol is not allowed...".)
+ */
+export function loadKubeConfig(kubeconfigPath?: string, lookup: KubeConfigLookup = {}): KubeConfig {
   const kc = new KubeConfig();
-  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-  else kc.loadFromDefault();
-  return kc;
+  if (kubeconfigPath) {
+    kc.loadFromFile(kubeconfigPath);
+    return kc;
+  }
+  const env = lookup.env ?? process.env;
+  const home = lookup.home ?? homedir();
+  if (env.KUBECONFIG || env.KUBERNETES_SERVICE_HOST || existsSync(join(home, '.kube', 'config'))) {
+    kc.loadFromDefault();
+    return kc;
+  }
+  const devStack = (lookup.devStackKubeconfig ?? runningDevStackKubeconfig)();
+  if (devStack) {
+    (lookup.notice ?? ((line) => process.stderr.write(line + '\n')))(
+      `KUBECONFIG is unset and ~/.kube/config does not exist: using the running npm start stack's kubeconfig ${devStack}`,
+    );
+    kc.loadFromFile(devStack);
+    return kc;
+  }
+  throw new Error(
+    'no Kubernetes cluster configured: KUBECONFIG is unset, ~/.kube/config does not exist and this is not a pod. ' +
+      'Set KUBECONFIG (or --kubeconfig) to a kubeconfig file; for the local stack, run `npm start` and ' +
+      'export KUBECONFIG=$PWD/.stack/kubeconfig',
+  );
 }
 
 export function createKube(kubeconfigPath?: string | KubeConfig): Kube {

@@ -5,17 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CERT_MANAGER_GROUP, OPS_GROUP, type PgBouncerOpsRequest } from '../../lib/api/types.js';
 import { createSelfSignedCA } from '../../lib/certificates/index.js';
+import { POLICY_ANNOTATIONS } from '../../lib/planner/signing-policy.js';
 import type { OpsRequestRef } from '../../lib/planner/types.js';
 import { testKube } from './cluster.js';
 
-/** A CA in a kubernetes.io/tls Secret `<name>-ca` and a CA Issuer pointing at it; returns the CA certificate. */
-export async function createCaIssuer(
+/** A self-signed CA in a kubernetes.io/tls Secret; returns the CA certificate. */
+async function createCaSecret(
   namespace: string,
-  name: string,
+  secretName: string,
+  commonName: string,
   validity: { notBefore?: Date; notAfter?: Date } = {},
 ): Promise<string> {
   const ca = await createSelfSignedCA({
-    commonName: `${name} test CA`,
+    commonName,
     algorithm: 'RSA',
     size: 2048,
     notAfter: validity.notAfter ?? new Date(Date.now() + 365 * 86400_000),
@@ -24,24 +26,56 @@ export async function createCaIssuer(
   await testKube().core.createNamespacedSecret({
     namespace,
     body: {
-      metadata: { name: `${name}-ca` },
+      metadata: { name: secretName },
       type: 'kubernetes.io/tls',
       stringData: { 'tls.crt': ca.certPem, 'tls.key': ca.keyPem },
     },
   });
+  return ca.certPem;
+}
+
+/** A CA Issuer or ClusterIssuer object pointing at the CA Secret `<name>-ca`. */
+const caIssuerBody = (kind: 'Issuer' | 'ClusterIssuer', name: string, annotations?: Record<string, string>) => ({
+  apiVersion: 'cert-manager.io/v1',
+  kind,
+  metadata: { name, ...(annotations ? { annotations } : {}) },
+  spec: { ca: { secretName: `${name}-ca` } },
+});
+
+/** A CA in a kubernetes.io/tls Secret `<name>-ca` and a CA Issuer pointing at it; returns the CA certificate. */
+export async function createCaIssuer(
+  namespace: string,
+  name: string,
+  validity: { notBefore?: Date; notAfter?: Date } = {},
+): Promise<string> {
+  const certPem = await createCaSecret(namespace, `${name}-ca`, `${name} test CA`, validity);
   await testKube().custom.createNamespacedCustomObject({
     group: CERT_MANAGER_GROUP,
     version: 'v1',
     namespace,
     plural: 'issuers',
-    body: {
-      apiVersion: 'cert-manager.io/v1',
-      kind: 'Issuer',
-      metadata: { name },
-      spec: { ca: { secretName: `${name}-ca` } },
-    },
+    body: caIssuerBody('Issuer', name),
   });
-  return ca.certPem;
+  return certPem;
+}
+
+/**
+ * A CA ClusterIssuer, its CA Secret in the cluster-resource namespace, usable from `allowedNamespaces`
+ * (the signing policy denies every namespace a ClusterIssuer does not list); returns the CA certificate.
+ */
+export async function createCaClusterIssuer(
+  name: string,
+  clusterResourceNamespace: string,
+  allowedNamespaces: string[],
+): Promise<string> {
+  const certPem = await createCaSecret(clusterResourceNamespace, `${name}-ca`, `${name} test CA`);
+  await testKube().custom.createClusterCustomObject({
+    group: CERT_MANAGER_GROUP,
+    version: 'v1',
+    plural: 'clusterissuers',
+    body: caIssuerBody('ClusterIssuer', name, { [POLICY_ANNOTATIONS.namespaces]: allowedNamespaces.join(',') }),
+  });
+  return certPem;
 }
 
 export async function createOpsRequest(

@@ -31,3 +31,13 @@ describe('loadConfig: hot reload and served-certificate settings', () => {
     );
   });
 });
+
+describe('loadConfig: health endpoints', () => {
+  test('the worker serves /healthz by default; the watcher and provisioner only when PGBTLS_HEALTH_ADDRESS is set', () => {
+    expect(loadConfig({})).toMatchObject({ healthAddress: '127.0.0.1:9465', serviceHealthAddress: '' });
+    expect(loadConfig({ PGBTLS_HEALTH_ADDRESS: '0.0.0.0:9465' })).toMatchObject({
+      healthAddress: '0.0.0.0:9465',
+      serviceHealthAddress: '0.0.0.0:9465',
+    });
+  });
+});

@@ -1,4 +1,5 @@
-// The worker's health endpoint: /healthz answers 200 while the worker polls, 503 otherwise.
+// The processes' health endpoint: /healthz answers 200 while `state()` says RUNNING (the worker:
+// while it polls; the watcher and the provisioner: until they begin to stop), 503 otherwise.
 import { createServer, type Server } from 'node:http';
 
 export function serveHealth(address: string, state: () => string): Promise<Server> {

@@ -1,0 +1,8 @@
+//go:build tools
+
+// Package tools pins the helm command built by scripts/build-helm.sh.
+package tools
+
+import (
+	_ "helm.sh/helm/v3/cmd/helm"
+)
