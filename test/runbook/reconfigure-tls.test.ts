@@ -70,22 +70,30 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  coverage.mergeIntoGlobalCoverage();
-  // Jest reads plain coverage data (the merge leaves FileCoverage objects of another copy of
-  // istanbul); and only workflows/ is measured here (the bundle also holds lib/ files it imports).
-  const global = globalThis as { __coverage__?: Record<string, { data?: object }> };
-  if (global.__coverage__) {
-    const workflows = join(repoRoot(), 'workflows') + '/';
-    global.__coverage__ = Object.fromEntries(
-      Object.entries(global.__coverage__)
-        .filter(([file]) => file.startsWith(workflows))
-        .map(([file, c]) => [file, c.data ?? c]),
-    );
+  try {
+    await client?.connection.close();
+    await connection?.close();
+  } finally {
+    await server?.process.stop(); // whatever failed before, no server is left behind
   }
-  await client?.connection.close();
-  await connection?.close();
-  await server?.process.stop();
+  mergeWorkflowCoverage();
 });
+
+/**
+ * What the sandbox counted, into jest's coverage: plain data (the merge leaves FileCoverage objects
+ * of another copy of istanbul), and only workflows/ (the bundle also holds the lib/ files it imports).
+ */
+function mergeWorkflowCoverage(): void {
+  coverage.mergeIntoGlobalCoverage();
+  const global = globalThis as { __coverage__?: Record<string, { data?: object }> };
+  if (!global.__coverage__) return;
+  const workflows = join(repoRoot(), 'workflows') + '/';
+  global.__coverage__ = Object.fromEntries(
+    Object.entries(global.__coverage__)
+      .filter(([file]) => file.startsWith(workflows))
+      .map(([file, c]) => [file, c.data ?? c]),
+  );
+}
 
 // ---- plans (from the real planner) ----
 
