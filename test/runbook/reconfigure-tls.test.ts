@@ -53,15 +53,18 @@ beforeAll(async () => {
   const stateDir = join(repoRoot(), 'test-output', 'runbook');
   rmSync(stateDir, { recursive: true, force: true });
   const [grpc, ui, http, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  [server, bundle] = await Promise.all([
-    startTemporalDevServer({
-      binary: loadTools().temporal,
-      composeFile: join(repoRoot(), 'temporal-dev.yml'),
-      stateDir,
-      ports: { grpc, ui, http, metrics },
-    }),
-    bundleWorkflowCode(coverage.augmentBundleOptions({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger })),
-  ]);
+  // Side by side; the server is kept as soon as it runs, so afterAll stops it whatever fails next.
+  const bundled = bundleWorkflowCode(
+    coverage.augmentBundleOptions({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
+  );
+  bundled.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+  server = await startTemporalDevServer({
+    binary: loadTools().temporal,
+    composeFile: join(repoRoot(), 'temporal-dev.yml'),
+    stateDir,
+    ports: { grpc, ui, http, metrics },
+  });
+  bundle = await bundled;
   connection = await NativeConnection.connect({ address: server.address });
   client = new Client({
     connection: await Connection.connect({ address: server.address }),
