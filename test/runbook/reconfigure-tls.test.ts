@@ -63,6 +63,7 @@ beforeAll(async () => {
     composeFile: join(repoRoot(), 'temporal-dev.yml'),
     stateDir,
     ports: { grpc, ui, http, metrics },
+    inMemory: true,
   });
   bundle = await bundled;
   connection = await NativeConnection.connect({ address: server.address });
