@@ -97,11 +97,14 @@ export async function startTemporalDevServer(opts: {
   composeFile: string;
   stateDir: string;
   ports?: NativeOverrides['ports'];
+  /** Keep workflow state in memory, not in the SQLite file (tests whose state need not survive). */
+  inMemory?: boolean;
 }): Promise<RunningTemporal> {
   const dataDir = join(opts.stateDir, 'temporal');
   mkdirSync(dataDir, { recursive: true });
   const settings = nativeSettings(readFileSync(opts.composeFile, 'utf8'), { dataDir, ports: opts.ports });
-  const proc = startProcess('temporal', opts.binary, settings.args, {
+  const args = opts.inMemory ? settings.args.filter((a) => !a.startsWith('--db-filename')) : settings.args;
+  const proc = startProcess('temporal', opts.binary, args, {
     logFile: join(opts.stateDir, 'logs', 'temporal.log'),
   });
   const address = `127.0.0.1:${settings.grpcPort}`;

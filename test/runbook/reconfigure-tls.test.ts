@@ -53,15 +53,19 @@ beforeAll(async () => {
   const stateDir = join(repoRoot(), 'test-output', 'runbook');
   rmSync(stateDir, { recursive: true, force: true });
   const [grpc, ui, http, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  [server, bundle] = await Promise.all([
-    startTemporalDevServer({
-      binary: loadTools().temporal,
-      composeFile: join(repoRoot(), 'temporal-dev.yml'),
-      stateDir,
-      ports: { grpc, ui, http, metrics },
-    }),
-    bundleWorkflowCode(coverage.augmentBundleOptions({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger })),
-  ]);
+  // Side by side; the server is kept as soon as it runs, so afterAll stops it whatever fails next.
+  const bundled = bundleWorkflowCode(
+    coverage.augmentBundleOptions({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
+  );
+  bundled.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+  server = await startTemporalDevServer({
+    binary: loadTools().temporal,
+    composeFile: join(repoRoot(), 'temporal-dev.yml'),
+    stateDir,
+    ports: { grpc, ui, http, metrics },
+    inMemory: true,
+  });
+  bundle = await bundled;
   connection = await NativeConnection.connect({ address: server.address });
   client = new Client({
     connection: await Connection.connect({ address: server.address }),
@@ -70,22 +74,30 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  coverage.mergeIntoGlobalCoverage();
-  // Jest reads plain coverage data (the merge leaves FileCoverage objects of another copy of
-  // istanbul); and only workflows/ is measured here (the bundle also holds lib/ files it imports).
-  const global = globalThis as { __coverage__?: Record<string, { data?: object }> };
-  if (global.__coverage__) {
-    const workflows = join(repoRoot(), 'workflows') + '/';
-    global.__coverage__ = Object.fromEntries(
-      Object.entries(global.__coverage__)
-        .filter(([file]) => file.startsWith(workflows))
-        .map(([file, c]) => [file, c.data ?? c]),
-    );
+  try {
+    await client?.connection.close();
+    await connection?.close();
+  } finally {
+    await server?.process.stop(); // whatever failed before, no server is left behind
   }
-  await client?.connection.close();
-  await connection?.close();
-  await server?.process.stop();
+  mergeWorkflowCoverage();
 });
+
+/**
+ * What the sandbox counted, into jest's coverage: plain data (the merge leaves FileCoverage objects
+ * of another copy of istanbul), and only workflows/ (the bundle also holds the lib/ files it imports).
+ */
+function mergeWorkflowCoverage(): void {
+  coverage.mergeIntoGlobalCoverage();
+  const global = globalThis as { __coverage__?: Record<string, { data?: object }> };
+  if (!global.__coverage__) return;
+  const workflows = join(repoRoot(), 'workflows') + '/';
+  global.__coverage__ = Object.fromEntries(
+    Object.entries(global.__coverage__)
+      .filter(([file]) => file.startsWith(workflows))
+      .map(([file, c]) => [file, c.data ?? c]),
+  );
+}
 
 // ---- plans (from the real planner) ----
 
