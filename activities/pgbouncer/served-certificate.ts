@@ -122,6 +122,8 @@ export async function waitUntilPodServes(
           await reloadPgBouncer(conn);
           reloads++;
           lastReload = Date.now();
+          // A heartbeat between RELOAD and the probe: each stays far below the heartbeat timeout.
+          hooks.progress({ phase: 'reloaded; probing' });
         }
         const served = await probeServedTls({
           ...at,

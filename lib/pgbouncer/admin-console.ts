@@ -24,7 +24,9 @@ export async function reloadPgBouncer(conn: AdminConnection): Promise<void> {
     user: conn.user,
     password: conn.password,
     database: 'pgbouncer',
-    connectionTimeoutMillis: conn.timeoutMs ?? 5_000,
+    connectionTimeoutMillis: conn.timeoutMs ?? 2_000,
+    // A pooler that accepts but never answers must not hold the caller past its heartbeat timeout.
+    query_timeout: conn.timeoutMs ?? 2_000,
     ssl: conn.tls ? { rejectUnauthorized: false, cert: conn.tls.certPem, key: conn.tls.keyPem } : false,
   });
   // An 'error' event without a listener would crash the worker; the query's rejection reports it.
