@@ -1,7 +1,7 @@
 // Gathers what planning needs from the cluster into a LiveState: names, serials, fingerprints
 // and dates only. CA keys are opened here just to check they match their certificates.
 import { CERT_MANAGER_GROUP, isPaused, type IssuerRef, type Issuer, type PgBouncer } from '../../lib/api/types.js';
-import { describeCertificate, parseCA, splitPemBundle } from '../../lib/certificates/index.js';
+import { canSignCrls, describeCertificate, parseCA, splitPemBundle } from '../../lib/certificates/index.js';
 import type { Config } from '../../lib/config.js';
 import { getOrUndefined, type Kube } from '../../lib/kube/kube.js';
 import {
@@ -66,6 +66,7 @@ export async function summarizeIssuer(
     const info = describeCertificate(ca.certPem, label);
     summary.caFingerprintSha256 = info.fingerprintSha256;
     summary.caNotAfter = info.notAfter;
+    summary.canSignCrls = canSignCrls(ca);
   } catch (err) {
     summary.problem = err instanceof Error ? err.message : String(err);
   }

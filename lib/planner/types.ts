@@ -39,6 +39,8 @@ export interface IssuerSummary {
   caSecretName?: string;
   caFingerprintSha256?: string;
   caNotAfter?: string;
+  /** False when the CA's keyUsage lacks cRLSign: it signs certificates, but keeps no CRL. */
+  canSignCrls?: boolean;
   /** Why it cannot sign, if it cannot: not found, not a CA issuer, CA Secret missing or broken. */
   problem?: string;
 }
