@@ -36,6 +36,8 @@ export interface Config {
    * kubelet projects a changed Secret into a running pod only after its sync delay), in ms.
    */
   servedCertificateTimeoutMs: number;
+  /** How often the worker re-signs CRLs whose nextUpdate is near (PGBTLS_CRL_REFRESH_INTERVAL_MS). */
+  crlRefreshIntervalMs: number;
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -85,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     resyncIntervalMs: positiveInt(env, 'PGBTLS_RESYNC_INTERVAL_MS', 30_000),
     hotReload: flag(env, 'PGBTLS_HOT_RELOAD', true),
     servedCertificateTimeoutMs: positiveInt(env, 'PGBTLS_SERVED_CERTIFICATE_TIMEOUT_MS', 120_000),
+    crlRefreshIntervalMs: positiveInt(env, 'PGBTLS_CRL_REFRESH_INTERVAL_MS', 3_600_000),
   };
 }
 

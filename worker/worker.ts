@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { refreshCrls } from '../activities/certificates/revocation.js';
 import type { Config } from '../lib/config.js';
 import type { Kube } from '../lib/kube/kube.js';
 import type { Logger } from '../lib/log.js';
@@ -32,4 +33,21 @@ export async function createWorker(deps: {
     shutdownGraceTime: '20s',
   });
   return { worker, connection };
+}
+
+/** Re-signs CRLs near their nextUpdate now and every `intervalMs`; failures are logged, never fatal. */
+export function startCrlRefresh(kube: Kube, intervalMs: number, logger: Logger): NodeJS.Timeout {
+  const log = logger.child({ component: 'crl-refresh' });
+  const run = () =>
+    refreshCrls(kube).then(
+      ({ refreshed, failed }) => {
+        if (refreshed.length) log.info('re-signed CRLs', { refreshed });
+        for (const f of failed) log.warn('could not re-sign a CRL', f);
+      },
+      (error: unknown) => log.warn('CRL refresh failed', { error }),
+    );
+  void run();
+  const timer = setInterval(() => void run(), intervalMs);
+  timer.unref();
+  return timer;
 }

@@ -72,17 +72,23 @@ export async function mintCertificate(
     notAfter: new Date(now.getTime() + cert.durationMs),
     field: `spec.tls.certificates[alias=${cert.alias}]`,
   });
-  await writeSecret(kube, namespace, cert.stagingSecretName, {
-    type: 'kubernetes.io/tls',
-    data: { 'tls.crt': b64(issued.certPem), 'tls.key': b64(key.keyPem), 'ca.crt': b64(ca.certPem) },
-    labels: {
-      'app.kubernetes.io/managed-by': 'pgbouncer-tls-orchestrator',
-      'pgbtls.dev/staging': 'true',
-      'pgbtls.dev/ops-request-uid': opsRequestUid,
+  await writeSecret(
+    kube,
+    namespace,
+    cert.stagingSecretName,
+    {
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': b64(issued.certPem), 'tls.key': b64(key.keyPem), 'ca.crt': b64(ca.certPem) },
+      labels: {
+        'app.kubernetes.io/managed-by': 'pgbouncer-tls-orchestrator',
+        'pgbtls.dev/staging': 'true',
+        'pgbtls.dev/ops-request-uid': opsRequestUid,
+      },
+      annotations: issuerAnnotations(cert, issued.serialHex),
+      ownerReferences: [{ apiVersion: 'kubedb.com/v1', kind: 'PgBouncer', name, uid }],
     },
-    annotations: issuerAnnotations(cert, issued.serialHex),
-    ownerReferences: [{ apiVersion: 'kubedb.com/v1', kind: 'PgBouncer', name, uid }],
-  });
+    staging,
+  );
   return {
     alias: cert.alias,
     secretName: cert.secretName,

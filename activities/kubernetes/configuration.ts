@@ -78,25 +78,31 @@ export async function applyNewConfiguration(kube: Kube, plan: Plan, minted: Mint
     // During an issuer change ca.crt trusts both CAs, so clients and pods on either side verify.
     const oldCas = plan.caBundleDuringRoll === 'old+new' ? splitPemBundle(unb64(live?.data?.['ca.crt'])) : [];
     const bundle = [newCa.trim(), ...oldCas.map((c) => c.trim()).filter((c) => c !== newCa.trim())].join('\n') + '\n';
-    await writeSecret(kube, namespace, m.secretName, {
-      type: 'kubernetes.io/tls',
-      data: { 'tls.crt': staging.data!['tls.crt'], 'tls.key': staging.data!['tls.key'], 'ca.crt': b64(bundle) },
-      labels: {
-        'app.kubernetes.io/managed-by': 'pgbouncer-tls-orchestrator',
-        'app.kubernetes.io/instance': plan.pgbouncer.name,
-      },
-      annotations: staging.metadata?.annotations,
-      ownerReferences: [
-        {
-          apiVersion: 'kubedb.com/v1',
-          kind: 'PgBouncer',
-          name: plan.pgbouncer.name,
-          uid: plan.pgbouncer.uid,
-          controller: true,
-          blockOwnerDeletion: true,
+    await writeSecret(
+      kube,
+      namespace,
+      m.secretName,
+      {
+        type: 'kubernetes.io/tls',
+        data: { 'tls.crt': staging.data!['tls.crt'], 'tls.key': staging.data!['tls.key'], 'ca.crt': b64(bundle) },
+        labels: {
+          'app.kubernetes.io/managed-by': 'pgbouncer-tls-orchestrator',
+          'app.kubernetes.io/instance': plan.pgbouncer.name,
         },
-      ],
-    });
+        annotations: staging.metadata?.annotations,
+        ownerReferences: [
+          {
+            apiVersion: 'kubedb.com/v1',
+            kind: 'PgBouncer',
+            name: plan.pgbouncer.name,
+            uid: plan.pgbouncer.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      live,
+    );
     changed.push(`Secret/${m.secretName}`);
   }
   const pb = await patchPgBouncerSpec(kube, plan);
@@ -114,13 +120,19 @@ export async function finalizeCaBundle(kube: Kube, plan: Plan, minted: MintedCer
     const cas = splitPemBundle(unb64(live.data?.['ca.crt']));
     const newCa = cas.find((c) => describeCertificate(c).fingerprintSha256 === m.caFingerprintSha256);
     if (!newCa || cas.length === 1) continue;
-    await writeSecret(kube, namespace, m.secretName, {
-      type: live.type ?? 'kubernetes.io/tls',
-      data: { ...live.data, 'ca.crt': b64(newCa.trim() + '\n') },
-      labels: live.metadata?.labels,
-      annotations: live.metadata?.annotations,
-      ownerReferences: live.metadata?.ownerReferences,
-    });
+    await writeSecret(
+      kube,
+      namespace,
+      m.secretName,
+      {
+        type: live.type ?? 'kubernetes.io/tls',
+        data: { ...live.data, 'ca.crt': b64(newCa.trim() + '\n') },
+        labels: live.metadata?.labels,
+        annotations: live.metadata?.annotations,
+        ownerReferences: live.metadata?.ownerReferences,
+      },
+      live,
+    );
   }
 }
 

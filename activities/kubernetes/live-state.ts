@@ -13,6 +13,7 @@ import {
 } from '../../lib/planner/types.js';
 import { certificateSecretName } from '../../lib/api/names.js';
 import { objectGone } from '../failures.js';
+import { crlSecretName, isOurCrlSecret } from '../certificates/revocation.js';
 import { readOpsRequest } from './ops-request.js';
 import { readPgBouncer } from './pause.js';
 import { readSecret, unb64 } from './secrets.js';
@@ -67,6 +68,8 @@ export async function summarizeIssuer(
     summary.caFingerprintSha256 = info.fingerprintSha256;
     summary.caNotAfter = info.notAfter;
     summary.canSignCrls = canSignCrls(ca);
+    const crl = await readSecret(kube, caSecretNamespace, crlSecretName(summary));
+    if (crl && !isOurCrlSecret(crl)) summary.foreignCrlSecret = `${caSecretNamespace}/${crlSecretName(summary)}`;
   } catch (err) {
     summary.problem = err instanceof Error ? err.message : String(err);
   }

@@ -1,6 +1,7 @@
 // The last good configuration, kept for compensation: the PgBouncer's TLS fields and the exact
 // bytes of every Secret the change touches. It holds keys, so it lives in a Secret, never in the
 // workflow history; the history only carries the snapshot's name.
+import type { V1Secret } from '@kubernetes/client-node';
 import type { PgBouncer } from '../../lib/api/types.js';
 import { mergePatch, type Kube } from '../../lib/kube/kube.js';
 import { KUBEDB_GROUP } from '../../lib/api/types.js';
@@ -34,6 +35,13 @@ export function touchedSecretNames(pb: PgBouncer, plan: Plan): string[] {
   for (const alias of ['server', 'client'] as const) names.add(certificateSecretName(pb, alias));
   for (const c of plan.certificates) names.add(c.secretName);
   return [...names].sort();
+}
+
+function sameSecret(current: V1Secret | undefined, content: SecretContent): boolean {
+  if (!current || (current.type ?? 'Opaque') !== content.type) return false;
+  const a = current.data ?? {};
+  const b = content.data;
+  return Object.keys(a).length === Object.keys(b).length && Object.keys(b).every((k) => a[k] === b[k]);
 }
 
 /** Takes the snapshot once: a retry, or a step after a crash, keeps the first (pre-change) one. */
@@ -86,7 +94,10 @@ export async function restoreSnapshotContents(
     mergePatch,
   );
   for (const [name, content] of Object.entries(snapshot.secrets)) {
-    if (content) await writeSecret(kube, namespace, name, content);
-    else await deleteSecrets(kube, namespace, [name]);
+    // Restore overwrites whatever the run left: the base is what is there now. Equal bytes are
+    // left alone, so a repeated restore changes nothing.
+    const current = await readSecret(kube, namespace, name);
+    if (content && !sameSecret(current, content)) await writeSecret(kube, namespace, name, content, current);
+    else if (!content && current) await deleteSecrets(kube, namespace, [name]);
   }
 }

@@ -33,6 +33,12 @@ export function planRevocations(
       );
       continue;
     }
+    if (issuer.foreignCrlSecret) {
+      warnings.push(
+        `${which} is not put on a CRL: Secret ${issuer.foreignCrlSecret} exists and was not created by this orchestrator, which never overwrites it (rename or delete it, or label it pgbtls.dev/crl=true to hand it over); the certificate stops being served and its key is discarded all the same`,
+      );
+      continue;
+    }
     if (
       cert.issuerFingerprintSha256 &&
       issuer.caFingerprintSha256 &&

@@ -41,6 +41,8 @@ export interface IssuerSummary {
   caNotAfter?: string;
   /** False when the CA's keyUsage lacks cRLSign: it signs certificates, but keeps no CRL. */
   canSignCrls?: boolean;
+  /** Set when `<caSecretName>-crl` exists but is not ours: we never overwrite it, so no CRL is kept. */
+  foreignCrlSecret?: string;
   /** Why it cannot sign, if it cannot: not found, not a CA issuer, CA Secret missing or broken. */
   problem?: string;
 }

@@ -338,6 +338,18 @@ describe('revocations and deleted Secrets', () => {
     }
   });
 
+  test("a CRL Secret of the CA's name that is not ours: no CRL, a warning, never overwritten", () => {
+    const plan = planOf({
+      tls: { rotateCertificates: true },
+      ...withTls(),
+      issuers: [issuer('ca-one', { foreignCrlSecret: 'demo/ca-one-ca-crl' }), issuer('ca-two')],
+    });
+    expect(plan.revoke).toEqual([]);
+    expect(plan.warnings.join('\n')).toMatch(
+      /Secret demo\/ca-one-ca-crl exists and was not created by this orchestrator/,
+    );
+  });
+
   test('the revoke entries carry the issuer that signed them', () => {
     const plan = planOf({ tls: { issuerRef: ref('ca-two') }, ...withTls() });
     expect(plan.revoke.map((r) => r.issuer)).toEqual([issuer('ca-one'), issuer('ca-one')]);
