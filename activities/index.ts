@@ -16,7 +16,8 @@ import { setPaused } from './kubernetes/pause.js';
 import { evictPodAndWaitReady, readPodUid, type RestartResult } from './kubernetes/pods.js';
 import { deleteSecrets } from './kubernetes/secrets.js';
 import { takeSnapshot } from './kubernetes/snapshot.js';
-import { claimTurn, releaseTurn, type TurnOutcome } from './kubernetes/turn.js';
+import { claimTurn, releaseTurn, renewTurn, type TurnOutcome } from './kubernetes/turn.js';
+import { requestOfWorkflowId } from '../workflows/ids.js';
 import { waitUntilPodServes, type ServingCheck, type ServingTarget } from './pgbouncer/served-certificate.js';
 import { parseDuration } from '../lib/certificates/index.js';
 
@@ -35,17 +36,35 @@ export interface ActivityDeps {
   logger: Logger;
 }
 
-/** Heartbeats every poll so a dead worker is noticed in seconds and cancellation arrives. */
-function activityWaitHooks() {
-  const ctx = Context.current();
-  return {
-    progress: (details: { phase: string; uid?: string }) => ctx.heartbeat(details),
-    sleep: (ms: number) => ctx.sleep(ms),
-  };
-}
+/** How often a long wait renews its run's turn (renewTurn itself renews at most every third of the duration). */
+const RENEW_EVERY_MS = 10_000;
 
 export function createActivities({ kube, config, logger }: ActivityDeps) {
   const log = (ref: { namespace: string; name: string }) => logger.child({ request: `${ref.namespace}/${ref.name}` });
+  /** Keeps the run's Lease while it lives; a failed renewal is logged, never fails the step. */
+  const renew = (ref: OpsRequestRef, pgbouncer: string) =>
+    renewTurn(kube, ref, pgbouncer).catch((error: unknown) => log(ref).warn('could not renew the turn', { error }));
+
+  /**
+   * Heartbeats every poll so a dead worker is noticed in seconds and cancellation arrives; the
+   * run's turn is renewed on the way, so a long wait never lets it expire.
+   */
+  function activityWaitHooks(pgbouncer?: string) {
+    const ctx = Context.current();
+    const ref = requestOfWorkflowId(ctx.info.workflowExecution?.workflowId ?? '');
+    let renewed = 0;
+    return {
+      progress: (details: { phase: string; uid?: string }) => {
+        ctx.heartbeat(details);
+        if (ref && pgbouncer && Date.now() - renewed > RENEW_EVERY_MS) {
+          renewed = Date.now();
+          void renew(ref, pgbouncer);
+        }
+      },
+      sleep: (ms: number) => ctx.sleep(ms),
+    };
+  }
+
   return {
     // --- kubernetes: the ops request ---
     async planReconfiguration(ref: OpsRequestRef): Promise<PlannedRequest> {
@@ -73,12 +92,14 @@ export function createActivities({ kube, config, logger }: ActivityDeps) {
       opts: { ifExists?: boolean } = {},
     ): Promise<void> {
       return asActivity('update request status', async () => {
-        if (opts.ifExists && !(await readOpsRequest(kube, ref))) return; // deleted: nobody to tell
+        const request = await readOpsRequest(kube, ref);
+        if (opts.ifExists && !request) return; // deleted: nobody to tell
         await updateOpsRequestStatus(kube, ref, update);
+        if (request?.spec.databaseRef?.name) await renew(ref, request.spec.databaseRef.name);
       });
     },
     async claimTurn(ref: OpsRequestRef): Promise<TurnOutcome> {
-      return asActivity('claim turn', () => claimTurn(kube, ref));
+      return asActivity('claim turn', () => claimTurn(kube, ref, config.leaseDurationSeconds));
     },
     async releaseTurn(ref: OpsRequestRef, pgbouncer: string): Promise<void> {
       return asActivity('release turn', () => releaseTurn(kube, ref, pgbouncer));
@@ -127,13 +148,15 @@ export function createActivities({ kube, config, logger }: ActivityDeps) {
       return asActivity('read pod', () => readPodUid(kube, namespace, pod));
     },
     async evictPodAndWaitReady(args: { namespace: string; pod: string; uid: string }): Promise<RestartResult> {
-      return asActivity(`restart pod ${args.pod}`, () => evictPodAndWaitReady(kube, args, activityWaitHooks()));
+      return asActivity(`restart pod ${args.pod}`, () =>
+        evictPodAndWaitReady(kube, args, activityWaitHooks(statefulSetOf(args.pod))),
+      );
     },
     // --- pgbouncer: what the pods really serve ---
     /** After a restart: waits until the pod serves the intended certificate (or no TLS). */
     async verifyServedCertificate(target: Omit<ServingTarget, 'reload'>): Promise<ServingCheck> {
       return asActivity(`verify pod ${target.pod}`, () =>
-        waitUntilPodServes(kube, { ...target, reload: false }, activityWaitHooks(), {
+        waitUntilPodServes(kube, { ...target, reload: false }, activityWaitHooks(target.pgbouncer), {
           timeoutMs: config.servedCertificateTimeoutMs,
         }),
       );
@@ -141,7 +164,7 @@ export function createActivities({ kube, config, logger }: ActivityDeps) {
     /** Hot reload: RELOAD through the admin console until the pod serves the intended certificate. */
     async reloadPodAndWaitServing(target: Omit<ServingTarget, 'reload'>): Promise<ServingCheck> {
       return asActivity(`reload pod ${target.pod}`, () =>
-        waitUntilPodServes(kube, { ...target, reload: true }, activityWaitHooks(), {
+        waitUntilPodServes(kube, { ...target, reload: true }, activityWaitHooks(target.pgbouncer), {
           timeoutMs: config.servedCertificateTimeoutMs,
         }),
       );
@@ -164,5 +187,8 @@ export function createActivities({ kube, config, logger }: ActivityDeps) {
     },
   };
 }
+
+/** A StatefulSet pod's set (and so PgBouncer) name: pb-2 → pb. */
+const statefulSetOf = (pod: string) => pod.replace(/-\d+$/, '');
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -38,6 +38,12 @@ export interface Config {
   servedCertificateTimeoutMs: number;
   /** How often the worker re-signs CRLs whose nextUpdate is near (PGBTLS_CRL_REFRESH_INTERVAL_MS). */
   crlRefreshIntervalMs: number;
+  /**
+   * How long a request's turn (its coordination Lease) outlives its holder's last renewal. The
+   * holder renews it on each status write and while it waits on pods; a run that was terminated
+   * stops renewing, and the next request may take the turn after this long.
+   */
+  leaseDurationSeconds: number;
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -88,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     hotReload: flag(env, 'PGBTLS_HOT_RELOAD', true),
     servedCertificateTimeoutMs: positiveInt(env, 'PGBTLS_SERVED_CERTIFICATE_TIMEOUT_MS', 120_000),
     crlRefreshIntervalMs: positiveInt(env, 'PGBTLS_CRL_REFRESH_INTERVAL_MS', 3_600_000),
+    leaseDurationSeconds: positiveInt(env, 'PGBTLS_LEASE_DURATION_SECONDS', 300),
   };
 }
 
