@@ -58,12 +58,13 @@ async function bundleWith(edits: { find: string; replace: string }[]): Promise<W
   });
 }
 
-const ROLL = "stage('RestartPods');";
+const ROLL = "run.stage('RestartPods');";
+const EXTRA = "await callActivity(forwardOptions, 'list pods again', 'listPodUids', plan);";
 const rolled = () => files.filter((f) => readFileSync(join(HISTORIES_DIR, f), 'utf8').includes('"listPodUids"'));
 
 test('the guard bites: an extra activity before the pod roll is caught as nondeterminism', async () => {
   expect(rolled().length).toBeGreaterThan(0);
-  const changed = await bundleWith([{ find: ROLL, replace: `${ROLL} await act.listPodUids(plan);` }]);
+  const changed = await bundleWith([{ find: ROLL, replace: `${ROLL} ${EXTRA}` }]);
   for (const file of rolled()) {
     await expect(
       Worker.runReplayHistory({ workflowBundle: changed }, load(file), scenarioOf(file)),
@@ -73,7 +74,7 @@ test('the guard bites: an extra activity before the pod roll is caught as nondet
 
 test('the same change behind patched() replays cleanly', async () => {
   const patchedChange = await bundleWith([
-    { find: ROLL, replace: `${ROLL} if (patched('extra-pod-listing')) await act.listPodUids(plan);` },
+    { find: ROLL, replace: `${ROLL} if (patched('extra-pod-listing')) ${EXTRA}` },
   ]);
   for (const file of files) {
     await Worker.runReplayHistory({ workflowBundle: patchedChange }, load(file), scenarioOf(file));
