@@ -6,6 +6,8 @@ import { CertificateInputError } from '../lib/certificates/index.js';
 import { classifyKubeError } from '../lib/kube/kube.js';
 import { redact } from '../lib/log.js';
 
+const KEEPALIVE_MS = 2_000;
+
 export const NON_RETRYABLE_TYPES = ['InvalidInput', 'ObjectGone', 'KubernetesRejected', 'PodFailed'] as const;
 
 export function invalidInput(message: string): ApplicationFailure {
@@ -23,13 +25,17 @@ export function objectGone(message: string): ApplicationFailure {
 export async function asActivity<T>(what: string, fn: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
   let outcome = 'ok';
+  // A heartbeat while the attempt runs: with the heartbeat timeout in the activity options, a
+  // worker killed mid-step is noticed in seconds instead of at the end of startToCloseTimeout.
+  const ctx = Context.current();
+  const alive = setInterval(() => ctx.heartbeat(), KEEPALIVE_MS);
   try {
     return await fn();
   } catch (err) {
     outcome = 'error';
     throw toFailure(what, err);
   } finally {
-    const ctx = Context.current();
+    clearInterval(alive);
     durations ??= ctx.metricMeter.createHistogram(
       'pgbtls_activity_duration',
       'int',

@@ -8,12 +8,12 @@ import { planReconfigureTLS } from '../lib/planner/plan.js';
 import type { CertificatePlan, OpsRequestRef, Plan, PlanResult } from '../lib/planner/types.js';
 import { mintCertificate, type MintedCertificate } from './certificates/mint.js';
 import { recordRevocations } from './certificates/revocation.js';
-import { asActivity } from './failures.js';
+import { asActivity, objectGone } from './failures.js';
 import { applyNewConfiguration, finalizeCaBundle, restoreConfiguration } from './kubernetes/configuration.js';
 import { gatherLiveState } from './kubernetes/live-state.js';
 import { readOpsRequest, updateOpsRequestStatus, type StatusUpdate } from './kubernetes/ops-request.js';
-import { setPaused } from './kubernetes/pause.js';
-import { evictPodAndWaitReady, readPodUid, type RestartResult } from './kubernetes/pods.js';
+import { readPgBouncer, setPaused } from './kubernetes/pause.js';
+import { evictPodAndWaitReady, expectReplicasAsPlanned, readPodUid, type RestartResult } from './kubernetes/pods.js';
 import { deleteSecrets } from './kubernetes/secrets.js';
 import { takeSnapshot } from './kubernetes/snapshot.js';
 import { claimTurn, releaseTurn, renewTurn, type TurnOutcome } from './kubernetes/turn.js';
@@ -28,6 +28,10 @@ export interface PlannedRequest {
   /** spec.timeout in ms (0: none) and spec.maxRetries, parsed once for the workflow. */
   stepTimeoutMs: number;
   maxRetries: number;
+  /** The worker's total budget for compensation (absent in histories from before the bound). */
+  compensationBudgetMs?: number;
+  /** Turn polls before a waiting run continues as new (absent in histories from before). */
+  turnPollsPerRun?: number;
 }
 
 export interface ActivityDeps {
@@ -80,9 +84,12 @@ export function createActivities({ kube, config, logger }: ActivityDeps) {
         log(ref).info('planned', { ok: result.ok, intent: result.ok ? result.plan.intent : undefined });
         return {
           result,
-          pgbouncer: live.pgbouncer?.name,
+          // The request's own name for it when it is gone: the turn is released by that name.
+          pgbouncer: live.pgbouncer?.name ?? live.request.spec.databaseRef?.name,
           stepTimeoutMs,
           maxRetries: live.request.spec.maxRetries ?? 1,
+          compensationBudgetMs: config.compensationTimeoutMs,
+          turnPollsPerRun: config.turnPollsPerRun,
         };
       });
     },
@@ -128,11 +135,20 @@ export function createActivities({ kube, config, logger }: ActivityDeps) {
     async finalizeCaBundle(plan: Plan, minted: MintedCertificate[]): Promise<void> {
       return asActivity('finalize CA bundle', () => finalizeCaBundle(kube, plan, minted));
     },
-    async restoreConfiguration(plan: Plan, snapshotName: string): Promise<void> {
+    async restoreConfiguration(plan: Plan, snapshotName: string): Promise<'restored' | 'pgbouncer-gone'> {
       return asActivity('restore snapshot', () => restoreConfiguration(kube, plan, snapshotName));
     },
     async deleteSecrets(namespace: string, names: string[]): Promise<string[]> {
       return asActivity('delete Secrets', () => deleteSecrets(kube, namespace, names.filter(Boolean)));
+    },
+    /** The replica count the plan rolled is still what the PgBouncer and its StatefulSet want. */
+    async checkReplicas(plan: Plan): Promise<void> {
+      return asActivity('check replicas', async () => {
+        const { namespace, name } = plan.pgbouncer;
+        const pb = await readPgBouncer(kube, namespace, name);
+        if (!pb) throw objectGone(`PgBouncer ${namespace}/${name} no longer exists`);
+        await expectReplicasAsPlanned(kube, { namespace, name, replicas: pb.spec.replicas, planned: plan.pods.length });
+      });
     },
     async listPodUids(plan: Plan): Promise<Record<string, string>> {
       return asActivity('list pods', async () => {

@@ -44,6 +44,13 @@ export interface Config {
    * stops renewing, and the next request may take the turn after this long.
    */
   leaseDurationSeconds: number;
+  /**
+   * The total time compensation may spend retrying transient faults before it reports what is
+   * left undone (PGBTLS_COMPENSATION_TIMEOUT_MS); resume, release and the Failed status still run.
+   */
+  compensationTimeoutMs: number;
+  /** Turn polls (5 s apart) before a waiting run continues as new (PGBTLS_TURN_POLLS_PER_RUN). */
+  turnPollsPerRun: number;
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -95,6 +102,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     servedCertificateTimeoutMs: positiveInt(env, 'PGBTLS_SERVED_CERTIFICATE_TIMEOUT_MS', 120_000),
     crlRefreshIntervalMs: positiveInt(env, 'PGBTLS_CRL_REFRESH_INTERVAL_MS', 3_600_000),
     leaseDurationSeconds: positiveInt(env, 'PGBTLS_LEASE_DURATION_SECONDS', 300),
+    compensationTimeoutMs: positiveInt(env, 'PGBTLS_COMPENSATION_TIMEOUT_MS', 300_000),
+    turnPollsPerRun: positiveInt(env, 'PGBTLS_TURN_POLLS_PER_RUN', 150),
   };
 }
 

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { refreshCrls } from '../activities/certificates/revocation.js';
+import { TEST_FAULTS_ENV, withTestFaults } from './test-faults.js';
 import type { Config } from '../lib/config.js';
 import type { Kube } from '../lib/kube/kube.js';
 import type { Logger } from '../lib/log.js';
@@ -27,7 +28,8 @@ export async function createWorker(deps: {
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities(deps),
+    // The fault sweep's hook: inert unless PGBTLS_TEST_FAULTS names a rules file.
+    activities: withTestFaults(createActivities(deps), process.env[TEST_FAULTS_ENV]),
     // On SIGTERM in-flight activities get this long to finish before they are cancelled (and
     // then retried elsewhere); keep it below the pod's terminationGracePeriodSeconds.
     shutdownGraceTime: '20s',

@@ -136,14 +136,24 @@ export async function finalizeCaBundle(kube: Kube, plan: Plan, minted: MintedCer
   }
 }
 
-/** Compensation: the snapshot's spec and Secrets back, and the StatefulSet rendered from them. */
-export async function restoreConfiguration(kube: Kube, plan: Plan, snapshotName: string): Promise<void> {
+/**
+ * Compensation: the snapshot's spec and Secrets back, and the StatefulSet rendered from them.
+ * Idempotent; a PgBouncer deleted meanwhile is done (nothing to restore into). A snapshot that is
+ * gone is not: that fails non-retryably and is reported as left undone.
+ */
+export async function restoreConfiguration(
+  kube: Kube,
+  plan: Plan,
+  snapshotName: string,
+): Promise<'restored' | 'pgbouncer-gone'> {
   const { namespace, name } = plan.pgbouncer;
+  if (!(await readPgBouncer(kube, namespace, name))) return 'pgbouncer-gone';
   const snapshot = await readSnapshot(kube, namespace, snapshotName);
   await restoreSnapshotContents(kube, namespace, name, snapshot);
   const pb = await readPgBouncer(kube, namespace, name);
-  if (!pb) return; // deleted meanwhile: nothing left to restore into
+  if (!pb) return 'pgbouncer-gone'; // deleted meanwhile
   await applyRenderedObjects(kube, pb);
   // The rendered config equals the snapshot's when nothing else moved; the snapshot's bytes win.
   await restoreSnapshotContents(kube, namespace, name, snapshot);
+  return 'restored';
 }

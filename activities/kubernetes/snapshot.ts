@@ -3,7 +3,7 @@
 // workflow history; the history only carries the snapshot's name.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { PgBouncer } from '../../lib/api/types.js';
-import { mergePatch, type Kube } from '../../lib/kube/kube.js';
+import { jsonPatch, type Kube } from '../../lib/kube/kube.js';
 import { KUBEDB_GROUP } from '../../lib/api/types.js';
 import type { OpsRequestRef, Plan } from '../../lib/planner/types.js';
 import { certificateSecretName, configSecretName } from '../../lib/api/names.js';
@@ -74,6 +74,26 @@ export async function readSnapshot(kube: Kube, namespace: string, snapshotName: 
   return JSON.parse(unb64(secret.data?.['snapshot.json'])) as Snapshot;
 }
 
+/**
+ * JSON-patch operations that make the TLS fields exactly the snapshot's: each field is set whole
+ * or removed. (A merge patch of the old spec.tls over the new one would keep keys the old spec
+ * lacked, e.g. a certificates[].secretName the failed request introduced.)
+ */
+export function exactSpecPatch(pb: PgBouncer, snapshot: Snapshot): object[] {
+  const { tls, sslMode, authType } = snapshot.pgbouncerSpec;
+  const ops: object[] = [];
+  const put = (path: string, present: boolean, value: unknown) => {
+    if (value !== undefined && value !== null) ops.push({ op: 'add', path, value });
+    else if (present) ops.push({ op: 'remove', path });
+  };
+  put('/spec/tls', pb.spec.tls !== undefined, tls);
+  put('/spec/sslMode', pb.spec.sslMode !== undefined, sslMode);
+  if (pb.spec.connectionPool)
+    put('/spec/connectionPool/authType', pb.spec.connectionPool.authType !== undefined, authType);
+  else if (authType) ops.push({ op: 'add', path: '/spec/connectionPool', value: { authType } });
+  return ops;
+}
+
 /** Puts back the PgBouncer's TLS fields and every touched Secret byte for byte. Idempotent. */
 export async function restoreSnapshotContents(
   kube: Kube,
@@ -81,7 +101,8 @@ export async function restoreSnapshotContents(
   pgbouncer: string,
   snapshot: Snapshot,
 ): Promise<void> {
-  const { tls, sslMode, authType } = snapshot.pgbouncerSpec;
+  const pb = await readPgBouncer(kube, namespace, pgbouncer);
+  if (!pb) return; // deleted: nothing to restore into (its Secrets go with it)
   await kube.custom.patchNamespacedCustomObject(
     {
       group: KUBEDB_GROUP,
@@ -89,9 +110,9 @@ export async function restoreSnapshotContents(
       plural: 'pgbouncers',
       namespace,
       name: pgbouncer,
-      body: { spec: { tls: tls ?? null, sslMode: sslMode ?? null, connectionPool: { authType: authType ?? null } } },
+      body: exactSpecPatch(pb, snapshot),
     },
-    mergePatch,
+    jsonPatch,
   );
   for (const [name, content] of Object.entries(snapshot.secrets)) {
     // Restore overwrites whatever the run left: the base is what is there now. Equal bytes are
