@@ -140,6 +140,8 @@ async function proveRestored(
 const DEFAULT_BUDGET_MS = 300_000;
 /** Resume, release and the status always get at least this long, even with the budget spent. */
 const FLOOR_MS = 30_000;
+/** ... but never less than this, however small the budget is set. */
+const MIN_FLOOR_MS = 10_000;
 /** Any other step, with the budget spent, still gets one short try. */
 const MIN_STEP_MS = 5_000;
 
@@ -279,7 +281,7 @@ function budgetedAttempts(run: Rollout, left: LeftUndone[]): Attempt {
   return async (what, finish, fn, opts = {}) => {
     let why = '';
     for (let tries = 0; tries < 2; tries++) {
-      const floor = opts.floor ? Math.min(FLOOR_MS, budget) : MIN_STEP_MS;
+      const floor = opts.floor ? Math.min(FLOOR_MS, Math.max(budget, MIN_FLOOR_MS)) : MIN_STEP_MS;
       const remaining = Math.max(deadline - Date.now(), floor);
       const within = (base: ActivityOptions) => ({ ...base, scheduleToCloseTimeout: remaining });
       try {

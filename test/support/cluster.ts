@@ -2,6 +2,7 @@
 // every test uses to talk to it: one Kubernetes client, a fresh namespace per test file.
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../../lib/config.js';
 import { createKube, type Kube } from '../../lib/kube/kube.js';
 import type { StackInfo } from '../../stack/stack-info.js';
 
@@ -46,4 +47,18 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** The product's Config pointed at the test stack, on `taskQueue`, watching `namespaces`. */
+export function stackConfig(taskQueue: string, namespaces: string[]): Config {
+  const info = stackInfo();
+  return {
+    ...loadConfig({
+      KUBECONFIG: info.kubeconfig,
+      TEMPORAL_ADDRESS: info.temporal.address,
+      TEMPORAL_NAMESPACE: info.temporal.namespace,
+    }),
+    taskQueue,
+    watchNamespaces: namespaces,
+  };
 }
