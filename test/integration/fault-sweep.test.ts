@@ -557,6 +557,10 @@ describe('each item of the issue, failing before its fix', () => {
       addRule({ activity: 'evictPodAndWaitReady', request: name, calls: [1, 1], kind: 'hold' });
       const { handle, ref } = await request(pb, { tls: { rotateCertificates: true } }, name);
       await waitHeld(name);
+      // The turn it holds is a Lease with a duration (it expires if this run dies).
+      const lease = await kube.coordination.readNamespacedLease({ name: `pgbouncer-ops-${pb}`, namespace });
+      expect(lease.spec?.leaseDurationSeconds).toBe(300);
+      expect(lease.spec?.holderIdentity).toBe(`${name}/${ref.uid}`);
       await kube.custom.patchNamespacedCustomObject(
         {
           group: 'kubedb.com',
