@@ -35,7 +35,7 @@ export function withTestFaults<T extends Record<string, AnyActivity>>(activities
     try {
       return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as FaultRule[]) : [];
     } catch {
-      return []; // being rewritten by the test: no fault this instant
+      return []; // unreadable (the test writes it atomically, so: removed meanwhile)
     }
   };
   /** The rule for this call, counting (per run) the calls of the activity whose arguments it matches. */

@@ -9,7 +9,7 @@
 // (PGBTLS_TEST_FAULTS); the watcher runs in-process, so deleting a request cancels its run as in
 // production. 1-replica poolers; scenarios on different poolers run concurrently.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -48,6 +48,8 @@ const WORKER_ENV = {
   PGBTLS_TURN_POLLS_PER_RUN: '2',
 };
 const RESTART = { [FORCE_RESTART_ANNOTATION]: 'true' };
+/** Poolers the scenarios share; scenarios on different poolers run concurrently. */
+const LANES = ['l0', 'l1', 'l2', 'l3', 'l4', 'l5', 'l6', 'l7', 'l8'];
 
 let namespace: string;
 let worker: WorkerProcess;
@@ -74,7 +76,8 @@ beforeAll(async () => {
     maxBackoffMs: 2_000,
     sweepIntervalMs: 1_000,
   });
-});
+  await Promise.all(LANES.map(poolerWithTls));
+}, 240_000);
 
 afterAll(async () => {
   await watcher?.stop();
@@ -87,8 +90,11 @@ afterAll(async () => {
 });
 
 // --- the fault hook's rules file ---
+/** Rewrites the rules atomically (write, then rename): the worker never reads half a file. */
 function setRules(change: (rules: FaultRule[]) => FaultRule[]): void {
-  writeFileSync(faultFile, JSON.stringify(change(JSON.parse(readFileSync(faultFile, 'utf8')) as FaultRule[])));
+  const next = JSON.stringify(change(JSON.parse(readFileSync(faultFile, 'utf8')) as FaultRule[]));
+  writeFileSync(`${faultFile}.tmp`, next);
+  renameSync(`${faultFile}.tmp`, faultFile);
 }
 const addRule = (rule: FaultRule) => setRules((rules) => [...rules, rule]);
 const dropRules = (request: string) => setRules((rules) => rules.filter((r) => r.request !== request));
@@ -374,14 +380,7 @@ async function inLanes<T>(poolers: string[], items: T[], work: (pb: string, item
   if (failed) throw failed.reason;
 }
 
-/** Poolers the scenarios share; scenarios on different poolers run concurrently. */
-const LANES = ['l0', 'l1', 'l2', 'l3', 'l4', 'l5', 'l6', 'l7', 'l8'];
-
 describe('forward-path fault sweep', () => {
-  beforeAll(async () => {
-    await Promise.all(LANES.map(poolerWithTls));
-  }, 180_000);
-
   test('a non-retryable failure at every step: rolled back before the point of no return, completed after', async () => {
     await inLanes(LANES, STEPS, (pb, step) => scenario(pb, step, 'fail'));
   }, 600_000);
