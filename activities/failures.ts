@@ -7,6 +7,8 @@ import { classifyKubeError } from '../lib/kube/kube.js';
 import { FAILURE_TYPES } from '../lib/failure-types.js';
 import { redact } from '../lib/log.js';
 
+const KEEPALIVE_MS = 2_000;
+
 export function invalidInput(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(redact(message), FAILURE_TYPES.invalidInput);
 }
@@ -22,13 +24,17 @@ export function objectGone(message: string): ApplicationFailure {
 export async function asActivity<T>(what: string, fn: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
   let outcome = 'ok';
+  // A heartbeat while the attempt runs: with the heartbeat timeout in the activity options, a
+  // worker killed mid-step is noticed in seconds instead of at the end of startToCloseTimeout.
+  const ctx = Context.current();
+  const alive = setInterval(() => ctx.heartbeat(), KEEPALIVE_MS);
   try {
     return await fn();
   } catch (err) {
     outcome = 'error';
     throw toFailure(what, err);
   } finally {
-    const ctx = Context.current();
+    clearInterval(alive);
     durations ??= ctx.metricMeter.createHistogram(
       'pgbtls_activity_duration',
       'int',

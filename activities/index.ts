@@ -9,15 +9,16 @@ import { planReconfigureTLS } from '../lib/planner/plan.js';
 import type { CertificatePlan, OpsRequestRef, Plan, PlanResult } from '../lib/planner/types.js';
 import { mintCertificate, type MintedCertificate } from './certificates/mint.js';
 import { recordRevocations } from './certificates/revocation.js';
-import { asActivity } from './failures.js';
+import { asActivity, objectGone } from './failures.js';
 import { applyNewConfiguration, finalizeCaBundle, restoreConfiguration } from './kubernetes/configuration.js';
 import { gatherLiveState } from './kubernetes/live-state.js';
 import { readOpsRequest, updateOpsRequestStatus, type StatusUpdate } from './kubernetes/ops-request.js';
-import { setPaused } from './kubernetes/pause.js';
-import { evictPodAndWaitReady, readPodUid, type RestartResult } from './kubernetes/pods.js';
+import { readPgBouncer, setPaused } from './kubernetes/pause.js';
+import { evictPodAndWaitReady, expectReplicasAsPlanned, readPodUid, type RestartResult } from './kubernetes/pods.js';
 import { deleteOwnedSecrets } from './kubernetes/secrets.js';
 import { takeSnapshot } from './kubernetes/snapshot.js';
-import { claimTurn, releaseTurn, type TurnOutcome } from './kubernetes/turn.js';
+import { claimTurn, releaseTurn, renewTurn, type TurnOutcome } from './kubernetes/turn.js';
+import { requestOfWorkflowId } from '../workflows/ids.js';
 import { waitUntilPodServes, type ServingCheck, type ServingTarget } from './pgbouncer/served-certificate.js';
 import type { RenewalPlan } from '../lib/renewal/policy.js';
 import { createCertificateMetrics } from './metrics/certificates.js';
@@ -34,6 +35,10 @@ export interface PlannedRequest {
   result: PlanResult;
   /** The PgBouncer's name, when the request names one (for search attributes and the turn). */
   pgbouncer?: string;
+  /** The worker's total budget for compensation (absent in histories from before the bound). */
+  compensationBudgetMs?: number;
+  /** Turn polls before a waiting run continues as new (absent in histories from before). */
+  turnPollsPerRun?: number;
 }
 
 export interface ActivityDeps {
@@ -44,14 +49,8 @@ export interface ActivityDeps {
   meter?: MetricMeter;
 }
 
-/** Heartbeats every poll so a dead worker is noticed in seconds and cancellation arrives. */
-function activityWaitHooks() {
-  const ctx = Context.current();
-  return {
-    progress: (details: { phase: string; uid?: string }) => ctx.heartbeat(details),
-    sleep: (ms: number) => ctx.sleep(ms),
-  };
-}
+/** How often a long wait renews its run's turn (renewTurn itself renews at most every third of the duration). */
+const RENEW_EVERY_MS = 10_000;
 
 export function createActivities({ kube, config, logger, meter }: ActivityDeps) {
   /** Our logger, with the request and the ids that find this line's run and activity in Temporal. */
@@ -67,6 +66,30 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
     });
   };
   const certificateMetrics = createCertificateMetrics(meter ?? noopMetricMeter);
+  /** Keeps the run's Lease while it lives; a failed renewal is logged, never fails the step. */
+  const renew = (ref: OpsRequestRef, pgbouncer: string) =>
+    renewTurn(kube, ref, pgbouncer).catch((error: unknown) => log(ref).warn('could not renew the turn', { error }));
+
+  /**
+   * Heartbeats every poll so a dead worker is noticed in seconds and cancellation arrives; the
+   * run's turn is renewed on the way, so a long wait never lets it expire.
+   */
+  function activityWaitHooks(pgbouncer?: string) {
+    const ctx = Context.current();
+    const ref = requestOfWorkflowId(ctx.info.workflowExecution?.workflowId ?? '');
+    let renewed = 0;
+    return {
+      progress: (details: { phase: string; uid?: string }) => {
+        ctx.heartbeat(details);
+        if (ref && pgbouncer && Date.now() - renewed > RENEW_EVERY_MS) {
+          renewed = Date.now();
+          void renew(ref, pgbouncer);
+        }
+      },
+      sleep: (ms: number) => ctx.sleep(ms),
+    };
+  }
+
   return {
     // --- kubernetes: the ops request ---
     async planReconfiguration(ref: OpsRequestRef): Promise<PlannedRequest> {
@@ -74,7 +97,13 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
         const live = await gatherLiveState(kube, config, ref);
         const result = planReconfigureTLS(live, { hotReload: config.hotReload });
         log(ref).info('planned', { ok: result.ok, intent: result.ok ? result.plan.intent : undefined });
-        return { result, pgbouncer: live.pgbouncer?.name };
+        return {
+          result,
+          // The request's own name for it when it is gone: the turn is released by that name.
+          pgbouncer: live.pgbouncer?.name ?? live.request.spec.databaseRef?.name,
+          compensationBudgetMs: config.compensationTimeoutMs,
+          turnPollsPerRun: config.turnPollsPerRun,
+        };
       });
     },
     async updateRequestStatus(
@@ -83,12 +112,14 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
       opts: { ifExists?: boolean } = {},
     ): Promise<void> {
       return asActivity('update request status', async () => {
-        if (opts.ifExists && !(await readOpsRequest(kube, ref))) return; // deleted: nobody to tell
+        const request = await readOpsRequest(kube, ref);
+        if (opts.ifExists && !request) return; // deleted: nobody to tell
         await updateOpsRequestStatus(kube, ref, update);
+        if (request?.spec.databaseRef?.name) await renew(ref, request.spec.databaseRef.name);
       });
     },
     async claimTurn(ref: OpsRequestRef): Promise<TurnOutcome> {
-      return asActivity('claim turn', () => claimTurn(kube, ref));
+      return asActivity('claim turn', () => claimTurn(kube, ref, config.leaseDurationSeconds));
     },
     async releaseTurn(ref: OpsRequestRef, pgbouncer: string): Promise<void> {
       return asActivity('release turn', () => releaseTurn(kube, ref, pgbouncer));
@@ -117,7 +148,7 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
     async finalizeCaBundle(plan: Plan, minted: MintedCertificate[]): Promise<void> {
       return asActivity('finalize CA bundle', () => finalizeCaBundle(kube, plan, minted));
     },
-    async restoreConfiguration(plan: Plan, snapshotName: string): Promise<void> {
+    async restoreConfiguration(plan: Plan, snapshotName: string): Promise<'restored' | 'pgbouncer-gone'> {
       return asActivity('restore snapshot', () => restoreConfiguration(kube, plan, snapshotName));
     },
     /** Deletes only Secrets a pooler owns by our marks; any other is left and logged. */
@@ -126,6 +157,15 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
         const { deleted, kept } = await deleteOwnedSecrets(kube, namespace, names.filter(Boolean));
         if (kept.length) logger.warn('left Secrets alone: not created by this orchestrator', { namespace, kept });
         return deleted;
+      });
+    },
+    /** The replica count the plan rolled is still what the PgBouncer and its StatefulSet want. */
+    async checkReplicas(plan: Plan): Promise<void> {
+      return asActivity('check replicas', async () => {
+        const { namespace, name } = plan.pgbouncer;
+        const pb = await readPgBouncer(kube, namespace, name);
+        if (!pb) throw objectGone(`PgBouncer ${namespace}/${name} no longer exists`);
+        await expectReplicasAsPlanned(kube, { namespace, name, replicas: pb.spec.replicas, planned: plan.pods.length });
       });
     },
     async listPodUids(plan: Plan): Promise<Record<string, string>> {
@@ -142,13 +182,15 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
       return asActivity('read pod', () => readPodUid(kube, namespace, pod));
     },
     async evictPodAndWaitReady(args: { namespace: string; pod: string; uid: string }): Promise<RestartResult> {
-      return asActivity(`restart pod ${args.pod}`, () => evictPodAndWaitReady(kube, args, activityWaitHooks()));
+      return asActivity(`restart pod ${args.pod}`, () =>
+        evictPodAndWaitReady(kube, args, activityWaitHooks(statefulSetOf(args.pod))),
+      );
     },
     // --- pgbouncer: what the pods really serve ---
     /** After a restart: waits until the pod serves the intended certificate (or no TLS). */
     async verifyServedCertificate(target: Omit<ServingTarget, 'reload'>): Promise<ServingCheck> {
       return asActivity(`verify pod ${target.pod}`, () =>
-        waitUntilPodServes(kube, { ...target, reload: false }, activityWaitHooks(), {
+        waitUntilPodServes(kube, { ...target, reload: false }, activityWaitHooks(target.pgbouncer), {
           timeoutMs: config.servedCertificateTimeoutMs,
         }),
       );
@@ -156,7 +198,7 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
     /** Hot reload: RELOAD through the admin console until the pod serves the intended certificate. */
     async reloadPodAndWaitServing(target: Omit<ServingTarget, 'reload'>): Promise<ServingCheck> {
       return asActivity(`reload pod ${target.pod}`, () =>
-        waitUntilPodServes(kube, { ...target, reload: true }, activityWaitHooks(), {
+        waitUntilPodServes(kube, { ...target, reload: true }, activityWaitHooks(target.pgbouncer), {
           timeoutMs: config.servedCertificateTimeoutMs,
         }),
       );
@@ -206,5 +248,8 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
     },
   };
 }
+
+/** A StatefulSet pod's set (and so PgBouncer) name: pb-2 → pb. */
+const statefulSetOf = (pod: string) => pod.replace(/-\d+$/, '');
 
 export type Activities = ReturnType<typeof createActivities>;

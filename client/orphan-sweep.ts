@@ -3,16 +3,9 @@
 // its workflow; the sweep finds such runs by asking Temporal which reconfigureTLS runs are open and
 // checking each one's request, named by its workflow id, against the cluster.
 import type { OpsRequestRef } from '../lib/planner/types.js';
+import { requestOfWorkflowId } from '../workflows/ids.js';
 
-const ID_PREFIX = 'pgbouncer-ops';
-
-/** The request a workflow id names (the inverse of workflowIdFor), or undefined for an id of another shape. */
-export function requestOfWorkflowId(id: string): OpsRequestRef | undefined {
-  const parts = id.split('/');
-  if (parts.length !== 4 || parts[0] !== ID_PREFIX || parts.some((p) => p === '')) return undefined;
-  const [, namespace, name, uid] = parts;
-  return { namespace, name, uid };
-}
+export { requestOfWorkflowId };
 
 /** A string literal of Temporal's visibility query language. */
 function literal(value: string): string {

@@ -11,7 +11,10 @@ import type { PgBouncerOpsRequest } from '../lib/api/types.js';
 import type { Config } from '../lib/config.js';
 import { customObjectSource, startResilientInformer, type ResilientInformer } from '../lib/kube/informer.js';
 import { KeyedSerialQueue } from '../lib/keyed-queue.js';
-import { getOrUndefined, type Kube } from '../lib/kube/kube.js';
+import { classifyKubeError, getOrUndefined, type Kube } from '../lib/kube/kube.js';
+import { updateOpsRequestStatus } from '../activities/kubernetes/ops-request.js';
+import { setPaused } from '../activities/kubernetes/pause.js';
+import { releaseTurn } from '../activities/kubernetes/turn.js';
 import type { Logger } from '../lib/log.js';
 import type { OpsRequestRef } from '../lib/planner/types.js';
 import { workflowIdFor } from '../workflows/ids.js';
@@ -43,6 +46,8 @@ export interface WatcherDeps {
   client: Client;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** How often the orphan sweep runs besides after each full list (default: config.resyncIntervalMs). */
+  sweepIntervalMs?: number;
 }
 
 export interface Watcher {
@@ -154,6 +159,53 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
     }
   }
 
+  async function rejectUnhandledType(ref: OpsRequestRef, type: string, attempt: number): Promise<void> {
+    const message = `type ${type} is not handled by this orchestrator (it runs ReconfigureTLS only); run it with KubeDB, or delete this request`;
+    try {
+      await updateOpsRequestStatus(kube, ref, {
+        phase: 'Failed',
+        condition: { type: 'Failed', status: 'False', reason: 'UnsupportedType', message },
+        event: { type: 'Warning', reason: 'UnsupportedType', message },
+      });
+      logger.info('not a ReconfigureTLS request: marked Failed', { request: `${ref.namespace}/${ref.name}`, type });
+    } catch (err) {
+      if (classifyKubeError(err).code === 404 || (err as { type?: string }).type === 'ObjectGone') return;
+      if (attempt === 0) logger.warn('could not mark an unhandled request Failed; retrying', { error: err });
+      later(attempt, () => void rejectUnhandledType(ref, type, attempt + 1));
+    }
+  }
+
+  /**
+   * A request still Pending or Progressing whose run has closed (terminated from the UI, timed
+   * out, or failed before it could say so) would stay that way forever, its pooler paused: mark
+   * it Failed, resume the pooler, and release its turn.
+   */
+  async function settleAbandoned(request: PgBouncerOpsRequest): Promise<void> {
+    const ref = refOf(request);
+    const id = workflowIdFor(ref);
+    let status: string;
+    try {
+      status = (await client.workflow.getHandle(id).describe()).status.name;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return; // not started yet: the queue starts it
+      throw err;
+    }
+    if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') return;
+    const pgbouncer = request.spec.databaseRef?.name;
+    const log = logger.child({ request: `${ref.namespace}/${ref.name}`, workflowId: id });
+    if (pgbouncer) {
+      await setPaused(kube, ref.namespace, pgbouncer, false, '');
+      await releaseTurn(kube, ref, pgbouncer);
+    }
+    const message = `its workflow run ended ${status} before it finished; the pooler was resumed and its turn released. Check the pooler's TLS Secrets and create a new request to finish the change`;
+    await updateOpsRequestStatus(kube, ref, {
+      phase: 'Failed',
+      condition: { type: 'Failed', status: 'False', reason: 'RunAbandoned', message },
+      event: { type: 'Warning', reason: 'RunAbandoned', message },
+    });
+    log.warn('workflow run ended without finishing its request: marked Failed, pooler resumed', { status });
+  }
+
   const queue = new KeyedSerialQueue(async (id) => {
     const t = tracked.get(id);
     if (!t || stopped) return;
@@ -179,16 +231,15 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
       return;
     }
     if (obj.spec?.type !== 'ReconfigureTLS') {
+      // Nothing here processes it: say so on the request (a terminal phase), so it never looks
+      // pending and never holds up the pooler's queue. It leaves the map once it has ended.
       if (finished) {
         ignoredTypes.delete(ref.uid);
         return;
       }
       if (!ignoredTypes.has(ref.uid)) {
         ignoredTypes.add(ref.uid);
-        logger.info('not a ReconfigureTLS request; leaving it alone', {
-          request: `${ref.namespace}/${ref.name}`,
-          type: obj.spec?.type,
-        });
+        void rejectUnhandledType(ref, String(obj.spec?.type), 0);
       }
       return;
     }
@@ -221,6 +272,13 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
     for await (const run of client.workflow.list({ query })) open.add(run.workflowId);
     temporalOk();
     for (const id of cancelRequested) if (!open.has(id)) cancelRequested.delete(id); // closed by now
+    // Unfinished requests whose run is not open: terminated or timed out without a status.
+    for (const request of cache.list()) {
+      if (stopped) return;
+      if (request.spec?.type !== 'ReconfigureTLS' || FINISHED_PHASES.has(request.status?.phase ?? '')) continue;
+      if (!request.status?.phase || open.has(workflowIdFor(refOf(request)))) continue;
+      await settleAbandoned(request);
+    }
     for (const { workflowId, ref } of orphanCandidates(open, (r) => cache.get(r.name, r.namespace)?.metadata?.uid)) {
       if (stopped) return;
       if (cancelRequested.has(workflowId) || tracked.get(workflowId)?.deleted) continue;
@@ -267,6 +325,12 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
       }),
     );
   }
+  // Also sweep periodically: a run terminated from the UI sends no event the informer would see.
+  const periodicSweep = setInterval(() => {
+    for (const scope of caches.keys()) sweeps.enqueue(scope);
+  }, deps.sweepIntervalMs ?? config.resyncIntervalMs);
+  periodicSweep.unref();
+
   logger.info('watching PgBouncerOpsRequests', {
     namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all',
     taskQueue: config.taskQueue,
@@ -276,6 +340,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<Watcher> {
     sizes: () => ({ tracked: tracked.size, ignoredTypes: ignoredTypes.size }),
     async stop() {
       stopped = true;
+      clearInterval(periodicSweep);
       for (const t of timers) clearTimeout(t);
       timers.clear();
       await Promise.all(informers.map((i) => i.stop()));

@@ -43,6 +43,21 @@ export interface Config {
    * kubelet projects a changed Secret into a running pod only after its sync delay), in ms.
    */
   servedCertificateTimeoutMs: number;
+  /** How often the worker re-signs CRLs whose nextUpdate is near (PGBTLS_CRL_REFRESH_INTERVAL_MS). */
+  crlRefreshIntervalMs: number;
+  /**
+   * How long a request's turn (its coordination Lease) outlives its holder's last renewal. The
+   * holder renews it on each status write and while it waits on pods; a run that was terminated
+   * stops renewing, and the next request may take the turn after this long.
+   */
+  leaseDurationSeconds: number;
+  /**
+   * The total time compensation may spend retrying transient faults before it reports what is
+   * left undone (PGBTLS_COMPENSATION_TIMEOUT_MS); resume, release and the Failed status still run.
+   */
+  compensationTimeoutMs: number;
+  /** Turn polls (5 s apart) before a waiting run continues as new (PGBTLS_TURN_POLLS_PER_RUN). */
+  turnPollsPerRun: number;
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -93,6 +108,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     resyncIntervalMs: positiveInt(env, 'PGBTLS_RESYNC_INTERVAL_MS', 30_000),
     hotReload: flag(env, 'PGBTLS_HOT_RELOAD', true),
     servedCertificateTimeoutMs: positiveInt(env, 'PGBTLS_SERVED_CERTIFICATE_TIMEOUT_MS', 120_000),
+    crlRefreshIntervalMs: positiveInt(env, 'PGBTLS_CRL_REFRESH_INTERVAL_MS', 3_600_000),
+    leaseDurationSeconds: positiveInt(env, 'PGBTLS_LEASE_DURATION_SECONDS', 300),
+    compensationTimeoutMs: positiveInt(env, 'PGBTLS_COMPENSATION_TIMEOUT_MS', 300_000),
+    turnPollsPerRun: positiveInt(env, 'PGBTLS_TURN_POLLS_PER_RUN', 150),
   };
 }
 

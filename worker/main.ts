@@ -5,7 +5,7 @@ import { loadConfig } from '../lib/config.js';
 import { serveHealth } from '../lib/health.js';
 import { createKube } from '../lib/kube/kube.js';
 import { createLogger } from '../lib/log.js';
-import { createWorker } from './worker.js';
+import { createWorker, startCrlRefresh } from './worker.js';
 
 const logger = createLogger({ component: 'worker' });
 const config = loadConfig();
@@ -15,7 +15,8 @@ Runtime.install({
     ? { metrics: { prometheus: { bindAddress: config.metricsAddress } } }
     : undefined,
 });
-const { worker, connection } = await createWorker({ kube: createKube(config.kubeconfig), config, logger });
+const kube = createKube(config.kubeconfig);
+const { worker, connection } = await createWorker({ kube, config, logger });
 const health = config.healthAddress ? await serveHealth(config.healthAddress, () => worker.getState()) : undefined;
 logger.info('worker running', {
   taskQueue: config.taskQueue,
@@ -24,7 +25,10 @@ logger.info('worker running', {
   metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',
   health: config.healthAddress ? `http://${config.healthAddress}/healthz` : 'off',
 });
+// CRLs are valid for 7 days; the worker (which may read CA keys) re-signs them well before.
+const crlRefresh = startCrlRefresh(kube, config.crlRefreshIntervalMs, logger);
 await worker.run();
+clearInterval(crlRefresh);
 health?.close();
 await connection.close();
 logger.info('worker stopped');

@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { refreshCrls } from '../activities/certificates/revocation.js';
+import { TEST_FAULTS_ENV, withTestFaults } from './test-faults.js';
 import type { Config } from '../lib/config.js';
 import type { Kube } from '../lib/kube/kube.js';
 import type { Logger } from '../lib/log.js';
@@ -26,11 +28,32 @@ export async function createWorker(deps: {
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
-    // The runtime's meter reaches the Prometheus exporter without the per-activity tags.
-    activities: createActivities({ ...deps, meter: Runtime.instance().metricMeter }),
+    // The runtime's meter reaches the Prometheus exporter without the per-activity tags. The fault
+    // sweep's hook is inert unless PGBTLS_TEST_FAULTS names a rules file.
+    activities: withTestFaults(
+      createActivities({ ...deps, meter: Runtime.instance().metricMeter }),
+      process.env[TEST_FAULTS_ENV],
+    ),
     // On SIGTERM in-flight activities get this long to finish before they are cancelled (and
     // then retried elsewhere); keep it below the pod's terminationGracePeriodSeconds.
     shutdownGraceTime: '20s',
   });
   return { worker, connection };
+}
+
+/** Re-signs CRLs near their nextUpdate now and every `intervalMs`; failures are logged, never fatal. */
+export function startCrlRefresh(kube: Kube, intervalMs: number, logger: Logger): NodeJS.Timeout {
+  const log = logger.child({ component: 'crl-refresh' });
+  const run = () =>
+    refreshCrls(kube).then(
+      ({ refreshed, failed }) => {
+        if (refreshed.length) log.info('re-signed CRLs', { refreshed });
+        for (const f of failed) log.warn('could not re-sign a CRL', f);
+      },
+      (error: unknown) => log.warn('CRL refresh failed', { error }),
+    );
+  void run();
+  const timer = setInterval(() => void run(), intervalMs);
+  timer.unref();
+  return timer;
 }

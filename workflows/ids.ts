@@ -7,3 +7,11 @@ export interface RequestIdentity {
 }
 
 export const workflowIdFor = (ref: RequestIdentity) => `pgbouncer-ops/${ref.namespace}/${ref.name}/${ref.uid}`;
+
+/** The request a workflow id names (the inverse of workflowIdFor), or undefined for an id of another shape. */
+export function requestOfWorkflowId(id: string): RequestIdentity | undefined {
+  const parts = id.split('/');
+  if (parts.length !== 4 || parts[0] !== 'pgbouncer-ops' || parts.some((p) => p === '')) return undefined;
+  const [, namespace, name, uid] = parts;
+  return { namespace, name, uid };
+}

@@ -6,6 +6,8 @@ import { NON_RETRYABLE_TYPES } from '../lib/failure-types.js';
 
 export const forwardOptions: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
+  // Every activity heartbeats while it runs (asActivity): a dead worker is noticed in seconds.
+  heartbeatTimeout: '15s',
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,
@@ -25,9 +27,16 @@ export const podWaitOptions: ActivityOptions = {
   retry: { ...forwardOptions.retry, maximumAttempts: 3 },
 };
 
+/**
+ * Compensation retries transient faults, but within a total bound: a step that cannot complete
+ * is reported as left undone, and the way back goes on to resume, release and the Failed status.
+ * The bounded compensation narrows scheduleToCloseTimeout to what is left of its budget.
+ */
 export const compensationOptions: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' }, // unlimited attempts
+  heartbeatTimeout: '15s',
+  scheduleToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
 };
 
 export const compensationPodOptions: ActivityOptions = {

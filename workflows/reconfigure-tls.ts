@@ -4,6 +4,8 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  ContinueAsNew,
+  continueAsNew,
   isCancellation,
   patched,
   setCurrentDetails,
@@ -14,7 +16,7 @@ import type { PodPlan, OpsRequestRef, Plan } from '../lib/planner/types.js';
 import type { MintedCertificate } from '../activities/certificates/mint.js';
 import type { ServingCheck } from '../activities/pgbouncer/served-certificate.js';
 import { FAILURE_TYPES } from '../lib/failure-types.js';
-import { compensate } from './compensate.js';
+import { compensate, completeCommitted } from './compensate.js';
 import { describeFailure } from './failures.js';
 import { compensationOptions, forwardOptions, podWaitOptions } from './options.js';
 import { SEARCH_ATTRIBUTES } from './progress.js';
@@ -48,8 +50,10 @@ export interface ReconfigureTLSResult {
 const TURN_POLL = '5 seconds';
 
 export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<ReconfigureTLSResult> {
+  // Runs from before this patch compensate without a bound and wait for their turn in one run.
+  const bounded = patched('bounded-compensation');
   const run = startRun(request);
-  const turn = await waitForTurn(run);
+  const turn = await waitForTurn(run, bounded);
   if (turn.outcome === 'skipped') return { phase: 'Skipped', certificates: [], restartedPods: [] };
   if (turn.outcome === 'invalid') {
     throw ApplicationFailure.nonRetryable(
@@ -57,7 +61,7 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
       FAILURE_TYPES.invalidInput,
     );
   }
-  const rollout = startRollout(run, turn.plan, turn.limits);
+  const rollout = startRollout(run, turn.plan, turn.limits, bounded);
   try {
     await prepare(rollout);
     await swap(rollout);
@@ -77,7 +81,7 @@ type Turn =
  * Steps 1-2: validate, mark Pending, wait for the turn, and plan on the state found then. Nothing
  * has changed yet, so a failure here only needs the request marked Failed.
  */
-async function waitForTurn(run: Run): Promise<Turn> {
+async function waitForTurn(run: Run, bounded: boolean): Promise<Turn> {
   const { request } = run;
   try {
     // 1. Validate against the live objects; bad input fails the request before anything changes.
@@ -90,7 +94,11 @@ async function waitForTurn(run: Run): Promise<Turn> {
 
     // 2. Wait for our turn: one request per PgBouncer at a time, oldest first.
     run.stage('WaitingForTurn');
-    for (;;) {
+    // About 11 events per poll: a long wait goes on in a fresh run (same workflow id) instead of
+    // growing this history toward Temporal's limit.
+    const pollsPerRun = bounded ? (planned.turnPollsPerRun ?? 150) : 0;
+    for (let polls = 0; ; polls++) {
+      if (pollsPerRun && polls >= pollsPerRun) await continueAsNew<typeof reconfigureTLS>({ request });
       const turn = await callActivity(forwardOptions, 'claim the PgBouncer', 'claimTurn', request);
       if (turn.outcome === 'acquired') break;
       if (turn.outcome === 'skipped') {
@@ -112,6 +120,7 @@ async function waitForTurn(run: Run): Promise<Turn> {
     }
     return { outcome: 'acquired', plan: planned.result.plan, limits: stepLimitsOf(planned, planned.result.plan) };
   } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
     const cause = isCancellation(err) ? 'the request was cancelled before it started' : describeFailure(err);
     run.stage('Failed', cause);
     countOutcome(isCancellation(err) ? 'Cancelled' : 'Failed');
@@ -235,12 +244,20 @@ async function roll(run: Rollout): Promise<void> {
   undo.proveServing = patched('verify-served-certificate');
   if (!undo.proveServing) run.progress.pods.forEach((p) => (p.method = 'restart')); // before hot reload existed
   showRoll(run);
+  // A scale during the operation ends it cleanly (rolled back, "retry after scaling"): new pods
+  // would not be in the server certificate's names, and removed ones were never verified.
+  const checkReplicas = () =>
+    run.bounded
+      ? step(run, 'CheckReplicas', () => callActivity(forwardOptions, 'check the replica count', 'checkReplicas', plan))
+      : Promise.resolve();
+  await checkReplicas();
   for (const [i, pod] of plan.pods.entries()) {
     const uid = uids[pod.name];
     if (!uid) continue; // scaled away meanwhile
     if (undo.proveServing && pod.method === 'reload') await reloadPod(run, i, pod);
     else await restartPod(run, i, pod, uid);
   }
+  await checkReplicas();
   const restarted = `restarted ${run.restartedPods.length} pod(s)`;
   await run.status(
     conditionUpdate(
@@ -340,6 +357,12 @@ async function finish(run: Rollout): Promise<ReconfigureTLSResult> {
       callActivity(forwardOptions, 'keep only the new CA in ca.crt', 'finalizeCaBundle', plan, minted),
     );
   }
+  if (run.bounded) {
+    // The point of no return: every pod serves the new certificate; from here on the old ones
+    // are revoked and the snapshot deleted, so the change is completed, never rolled back.
+    undo.committed = true;
+    return CancellationScope.nonCancellable(() => completeCommitted(run, resultOf(run)));
+  }
   if (plan.revoke.length) {
     await step(run, 'RevokeCertificates', () =>
       callActivity(forwardOptions, 'record revoked serials in the CRL', 'recordRevocations', plan),
@@ -365,10 +388,14 @@ async function finish(run: Rollout): Promise<ReconfigureTLSResult> {
   );
   run.stage('Successful');
   countOutcome('Successful');
+  return resultOf(run);
+}
+
+function resultOf(run: Rollout): ReconfigureTLSResult {
   return {
     phase: 'Successful',
-    intent: plan.intent,
-    certificates: minted.map(({ alias, serialHex, fingerprintSha256, notAfter }) => ({
+    intent: run.plan.intent,
+    certificates: run.minted.map(({ alias, serialHex, fingerprintSha256, notAfter }) => ({
       alias,
       serialHex,
       fingerprintSha256,

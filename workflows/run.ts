@@ -78,12 +78,19 @@ export interface Undo {
   reloadedPods: string[];
   /** Pods are proven to serve what was meant (false only for runs from before those checks). */
   proveServing: boolean;
+  /**
+   * Past the point of no return: the old certificates are being revoked or their snapshot
+   * deleted, so a fault from here on completes the change instead of undoing it.
+   */
+  committed: boolean;
 }
 
 /** spec.timeout (0: none) and spec.maxRetries, as the plan carries them. */
 export interface StepLimits {
   stepTimeoutMs: number;
   maxRetries: number;
+  /** The total time compensation may retry (absent in runs from before the bound). */
+  compensationBudgetMs?: number;
 }
 
 /**
@@ -94,11 +101,14 @@ export function stepLimitsOf(planned: PlannedRequest & Partial<StepLimits>, plan
   return {
     stepTimeoutMs: plan.stepTimeoutMs ?? planned.stepTimeoutMs ?? 0,
     maxRetries: plan.maxRetries ?? planned.maxRetries ?? 1,
+    compensationBudgetMs: planned.compensationBudgetMs,
   };
 }
 
 /** A run with its plan: the state every phase after the turn reads and adds to. */
 export interface Rollout extends Run {
+  /** Compensation is bounded and reports what it leaves (false only for runs from before). */
+  bounded: boolean;
   plan: Plan;
   limits: StepLimits;
   undo: Undo;
@@ -107,7 +117,7 @@ export interface Rollout extends Run {
   servedChecks: (ServingCheck & { method: 'restart' | 'reload' })[];
 }
 
-export function startRollout(run: Run, plan: Plan, limits: StepLimits): Rollout {
+export function startRollout(run: Run, plan: Plan, limits: StepLimits, bounded: boolean): Rollout {
   run.progress.intent = plan.intent;
   run.progress.pods = plan.pods.map((p) => ({ name: p.name, method: p.method, status: 'pending' }));
   const undo: Undo = {
@@ -118,8 +128,9 @@ export function startRollout(run: Run, plan: Plan, limits: StepLimits): Rollout 
     touchedPods: [],
     reloadedPods: [],
     proveServing: false,
+    committed: false,
   };
-  return { ...run, plan, limits, undo, minted: [], restartedPods: [], servedChecks: [] };
+  return { ...run, bounded, plan, limits, undo, minted: [], restartedPods: [], servedChecks: [] };
 }
 
 /** A status update that sets one condition and records the matching Event. */

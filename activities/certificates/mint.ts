@@ -86,6 +86,7 @@ export async function mintCertificate(
       },
       { name, uid },
     ),
+    staging,
   );
   return {
     alias: cert.alias,

@@ -93,6 +93,7 @@ export async function applyNewConfiguration(kube: Kube, plan: Plan, minted: Mint
         },
         owner,
       ),
+      live,
     );
     changed.push(`Secret/${m.secretName}`);
   }
@@ -111,24 +112,40 @@ export async function finalizeCaBundle(kube: Kube, plan: Plan, minted: MintedCer
     const cas = splitPemBundle(unb64(live.data?.['ca.crt']));
     const newCa = cas.find((c) => describeCertificate(c).fingerprintSha256 === m.caFingerprintSha256);
     if (!newCa || cas.length === 1) continue;
-    await writeSecret(kube, namespace, m.secretName, {
-      type: live.type ?? 'kubernetes.io/tls',
-      data: { ...live.data, 'ca.crt': b64(newCa.trim() + '\n') },
-      labels: live.metadata?.labels,
-      annotations: live.metadata?.annotations,
-      ownerReferences: live.metadata?.ownerReferences,
-    });
+    await writeSecret(
+      kube,
+      namespace,
+      m.secretName,
+      {
+        type: live.type ?? 'kubernetes.io/tls',
+        data: { ...live.data, 'ca.crt': b64(newCa.trim() + '\n') },
+        labels: live.metadata?.labels,
+        annotations: live.metadata?.annotations,
+        ownerReferences: live.metadata?.ownerReferences,
+      },
+      live,
+    );
   }
 }
 
-/** Compensation: the snapshot's spec and Secrets back, and the StatefulSet rendered from them. */
-export async function restoreConfiguration(kube: Kube, plan: Plan, snapshotName: string): Promise<void> {
+/**
+ * Compensation: the snapshot's spec and Secrets back, and the StatefulSet rendered from them.
+ * Idempotent; a PgBouncer deleted meanwhile is done (nothing to restore into). A snapshot that is
+ * gone is not: that fails non-retryably and is reported as left undone.
+ */
+export async function restoreConfiguration(
+  kube: Kube,
+  plan: Plan,
+  snapshotName: string,
+): Promise<'restored' | 'pgbouncer-gone'> {
   const { namespace, name } = plan.pgbouncer;
+  if (!(await readPgBouncer(kube, namespace, name))) return 'pgbouncer-gone';
   const snapshot = await readSnapshot(kube, namespace, snapshotName, plan.pgbouncer);
   await restoreSnapshotContents(kube, namespace, name, snapshot, plan.pgbouncer);
   const pb = await readPgBouncer(kube, namespace, name);
-  if (!pb) return; // deleted meanwhile: nothing left to restore into
+  if (!pb) return 'pgbouncer-gone'; // deleted meanwhile
   await applyRenderedObjects(kube, pb);
   // The rendered config equals the snapshot's when nothing else moved; the snapshot's bytes win.
   await restoreSnapshotContents(kube, namespace, name, snapshot, plan.pgbouncer);
+  return 'restored';
 }

@@ -8,7 +8,7 @@ import {
   type Issuer,
   type PgBouncer,
 } from '../../lib/api/types.js';
-import { describeCertificate, parseCA, splitPemBundle } from '../../lib/certificates/index.js';
+import { canSignCrls, describeCertificate, parseCA, splitPemBundle } from '../../lib/certificates/index.js';
 import type { Config } from '../../lib/config.js';
 import { getOrUndefined, type Kube } from '../../lib/kube/kube.js';
 import {
@@ -24,6 +24,7 @@ import { crlSecretOwnership, secretOwnership } from '../../lib/api/ownership.js'
 import { parseSigningPolicy } from '../../lib/planner/signing-policy.js';
 import { checkSecretName } from '../../lib/planner/validate-certificates.js';
 import { objectGone } from '../failures.js';
+import { isOurCrlSecret } from '../certificates/revocation.js';
 import { readOpsRequest } from './ops-request.js';
 import { readPgBouncer } from './pause.js';
 import { readSecret, unb64 } from './secrets.js';
@@ -68,6 +69,10 @@ export async function summarizeIssuer(
     summary.caFingerprintSha256 = info.fingerprintSha256;
     summary.caNotAfter = info.notAfter;
     summary.caNotBefore = info.notBefore;
+    summary.canSignCrls = canSignCrls(ca);
+    const crl = await readSecret(kube, caSecretNamespace, crlSecretName(summary.caSecretName));
+    if (crl && !isOurCrlSecret(crl))
+      summary.foreignCrlSecret = `${caSecretNamespace}/${crlSecretName(summary.caSecretName)}`;
   } catch (err) {
     summary.problem = err instanceof Error ? err.message : String(err);
   }

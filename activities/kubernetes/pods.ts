@@ -3,7 +3,9 @@
 // pod's uid: if that incarnation is already gone, a retry only waits, never evicts twice.
 import type { V1Pod } from '@kubernetes/client-node';
 import { classifyKubeError, getOrUndefined, isNotFound, type Kube } from '../../lib/kube/kube.js';
+import { ApplicationFailure } from '@temporalio/common';
 import { CONFIG_HASH_ANNOTATION } from '../../lib/api/names.js';
+import { objectGone } from '../failures.js';
 
 export interface WaitHooks {
   /** Called on every poll; activities heartbeat here. */
@@ -69,12 +71,38 @@ export async function evictPodAndWaitReady(
     } else if (current && currentUid !== uid && isPodReady(current)) {
       return { pod, oldUid: uid, newUid: currentUid!, evicted, readyAfterMs: Date.now() - started };
     } else {
+      // Waiting for a replacement only makes sense while the StatefulSet still wants this pod.
+      await expectPodWanted(kube, namespace, pod);
       hooks.progress({
         phase: current ? (currentUid === uid ? 'terminating' : 'waiting for Ready') : 'waiting for the replacement pod',
         uid: currentUid,
       });
     }
     await hooks.sleep(pollMs);
+  }
+}
+
+/**
+ * Throws when nothing will bring `pod` back: its StatefulSet (and so its PgBouncer) was deleted,
+ * or was scaled below the pod's ordinal during the operation. Both end the step at once instead
+ * of polling for hours with the pooler paused.
+ */
+export async function expectPodWanted(kube: Kube, namespace: string, pod: string): Promise<void> {
+  const match = /^(.+)-(\d+)$/.exec(pod);
+  if (!match) return;
+  const [, statefulSet, ordinal] = match;
+  const sts = await getOrUndefined(() => kube.apps.readNamespacedStatefulSet({ name: statefulSet, namespace }));
+  if (!sts || sts.metadata?.deletionTimestamp) {
+    throw objectGone(
+      `StatefulSet ${namespace}/${statefulSet} was deleted during the operation (its PgBouncer is gone)`,
+    );
+  }
+  const replicas = sts.spec?.replicas ?? 1;
+  if (Number(ordinal) >= replicas) {
+    throw ApplicationFailure.nonRetryable(
+      `PgBouncer ${namespace}/${statefulSet} was scaled to ${replicas} replica(s) during the operation, so pod ${pod} is not coming back; the request is rolled back: retry it after scaling`,
+      'ReplicasChanged',
+    );
   }
 }
 
@@ -96,3 +124,25 @@ export async function readPodUid(kube: Kube, namespace: string, pod: string): Pr
 }
 
 export { isNotFound };
+
+/**
+ * The replica count the plan rolled is still the one the PgBouncer and its StatefulSet want. A
+ * scale-up during the operation would bring pods whose names the server certificate does not
+ * carry and that were never verified; a scale-down leaves planned pods unchecked. Either way the
+ * request is rolled back with a message that says to retry after scaling.
+ */
+export async function expectReplicasAsPlanned(
+  kube: Kube,
+  pgbouncer: { namespace: string; name: string; replicas: number | undefined; planned: number },
+): Promise<void> {
+  const { namespace, name, planned } = pgbouncer;
+  const sts = await getOrUndefined(() => kube.apps.readNamespacedStatefulSet({ name, namespace }));
+  if (!sts) throw objectGone(`StatefulSet ${namespace}/${name} was deleted during the operation`);
+  const wanted = [pgbouncer.replicas ?? 1, sts.spec?.replicas ?? 1];
+  if (wanted.some((n) => n !== planned)) {
+    throw ApplicationFailure.nonRetryable(
+      `PgBouncer ${namespace}/${name} was scaled during the operation (the plan rolled ${planned} pod(s); spec.replicas is now ${wanted[0]}, its StatefulSet ${wanted[1]}); the request is rolled back: retry it after scaling`,
+      'ReplicasChanged',
+    );
+  }
+}

@@ -32,17 +32,35 @@ function secretBody(namespace: string, name: string, content: SecretContent, res
   return { metadata: { name, namespace, labels, annotations, ownerReferences, resourceVersion }, type, data };
 }
 
-export async function writeSecret(kube: Kube, namespace: string, name: string, content: SecretContent): Promise<void> {
-  const existing = await readSecret(kube, namespace, name);
-  const body = secretBody(namespace, name, content, existing?.metadata?.resourceVersion);
-  if (existing && (existing.type ?? 'Opaque') !== content.type) {
-    // The type is immutable: replace the Secret whole.
-    await deleteSecrets(kube, namespace, [name]);
+/**
+ * Writes a Secret whole, as a compare-and-swap against `base`: the Secret as the caller read it
+ * (undefined: it did not exist). If anyone changed it since, the API answers 409 and nothing is
+ * written; the caller reads again and recomputes (activities retry 409 as transient). The
+ * resourceVersion is never re-read here: that would turn the swap into last-writer-wins.
+ */
+export async function writeSecret(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  content: SecretContent,
+  base: V1Secret | undefined,
+): Promise<void> {
+  if (!base) {
     await kube.core.createNamespacedSecret({ namespace, body: secretBody(namespace, name, content) });
-  } else if (existing) {
-    await kube.core.replaceNamespacedSecret({ name, namespace, body });
+  } else if ((base.type ?? 'Opaque') !== content.type) {
+    // The type is immutable: replace the Secret whole, still only if it is the one we read.
+    await kube.core.deleteNamespacedSecret({
+      name,
+      namespace,
+      body: { preconditions: { resourceVersion: base.metadata?.resourceVersion, uid: base.metadata?.uid } },
+    });
+    await kube.core.createNamespacedSecret({ namespace, body: secretBody(namespace, name, content) });
   } else {
-    await kube.core.createNamespacedSecret({ namespace, body });
+    await kube.core.replaceNamespacedSecret({
+      name,
+      namespace,
+      body: secretBody(namespace, name, content, base.metadata?.resourceVersion),
+    });
   }
 }
 

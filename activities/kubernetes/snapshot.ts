@@ -1,8 +1,9 @@
 // The last good configuration, kept for compensation: the PgBouncer's TLS fields and the exact
 // bytes of every Secret the change touches. It holds keys, so it lives in a Secret, never in the
 // workflow history; the history only carries the snapshot's name.
+import type { V1Secret } from '@kubernetes/client-node';
 import type { PgBouncer } from '../../lib/api/types.js';
-import { mergePatch, type Kube } from '../../lib/kube/kube.js';
+import { jsonPatch, type Kube } from '../../lib/kube/kube.js';
 import { PGBOUNCERS } from '../../lib/api/resources.js';
 import type { OpsRequestRef, Plan } from '../../lib/planner/types.js';
 import { certificateSecretName, configSecretName, snapshotSecretName } from '../../lib/api/names.js';
@@ -33,6 +34,13 @@ export function touchedSecretNames(pb: PgBouncer, plan: Plan): string[] {
   for (const alias of ['server', 'client'] as const) names.add(certificateSecretName(pb, alias));
   for (const c of plan.certificates) names.add(c.secretName);
   return [...names].sort();
+}
+
+function sameSecret(current: V1Secret | undefined, content: SecretContent): boolean {
+  if (!current || (current.type ?? 'Opaque') !== content.type) return false;
+  const a = current.data ?? {};
+  const b = content.data;
+  return Object.keys(a).length === Object.keys(b).length && Object.keys(b).every((k) => a[k] === b[k]);
 }
 
 /** Takes the snapshot once: a retry, or a step after a crash, keeps the first (pre-change) one. */
@@ -80,6 +88,26 @@ export async function readSnapshot(
   return JSON.parse(unb64(secret.data?.['snapshot.json'])) as Snapshot;
 }
 
+/**
+ * JSON-patch operations that make the TLS fields exactly the snapshot's: each field is set whole
+ * or removed. (A merge patch of the old spec.tls over the new one would keep keys the old spec
+ * lacked, e.g. a certificates[].secretName the failed request introduced.)
+ */
+export function exactSpecPatch(pb: PgBouncer, snapshot: Snapshot): object[] {
+  const { tls, sslMode, authType } = snapshot.pgbouncerSpec;
+  const ops: object[] = [];
+  const put = (path: string, present: boolean, value: unknown) => {
+    if (value !== undefined && value !== null) ops.push({ op: 'add', path, value });
+    else if (present) ops.push({ op: 'remove', path });
+  };
+  put('/spec/tls', pb.spec.tls !== undefined, tls);
+  put('/spec/sslMode', pb.spec.sslMode !== undefined, sslMode);
+  if (pb.spec.connectionPool)
+    put('/spec/connectionPool/authType', pb.spec.connectionPool.authType !== undefined, authType);
+  else if (authType) ops.push({ op: 'add', path: '/spec/connectionPool', value: { authType } });
+  return ops;
+}
+
 /** Puts back the PgBouncer's TLS fields and every touched Secret byte for byte. Idempotent. */
 export async function restoreSnapshotContents(
   kube: Kube,
@@ -89,19 +117,24 @@ export async function restoreSnapshotContents(
   /** When given, a Secret that is not ours for this pooler is left alone (it was not ours before either). */
   owner?: PoolerIdentity,
 ): Promise<void> {
-  const { tls, sslMode, authType } = snapshot.pgbouncerSpec;
+  const pb = await readPgBouncer(kube, namespace, pgbouncer);
+  if (!pb) return; // deleted: nothing to restore into (its Secrets go with it)
   await kube.custom.patchNamespacedCustomObject(
     {
       ...PGBOUNCERS,
       namespace,
       name: pgbouncer,
-      body: { spec: { tls: tls ?? null, sslMode: sslMode ?? null, connectionPool: { authType: authType ?? null } } },
+      body: exactSpecPatch(pb, snapshot),
     },
-    mergePatch,
+    jsonPatch,
   );
   for (const [name, content] of Object.entries(snapshot.secrets)) {
-    if (owner && secretOwnership((await readSecret(kube, namespace, name))?.metadata, owner) === 'foreign') continue;
-    if (content) await writeSecret(kube, namespace, name, content);
-    else await deleteSecrets(kube, namespace, [name]);
+    // Restore overwrites whatever the run left: the base is what is there now. Equal bytes are
+    // left alone, so a repeated restore changes nothing.
+    const current = await readSecret(kube, namespace, name);
+    // A Secret that is not ours for this pooler is left alone (it was not ours before either).
+    if (owner && secretOwnership(current?.metadata, owner) === 'foreign') continue;
+    if (content && !sameSecret(current, content)) await writeSecret(kube, namespace, name, content, current);
+    else if (!content && current) await deleteSecrets(kube, namespace, [name]);
   }
 }

@@ -24,7 +24,24 @@ function compareAge(a: PgBouncerOpsRequest, b: PgBouncerOpsRequest): number {
   return ta !== tb ? ta - tb : a.metadata.name!.localeCompare(b.metadata.name!);
 }
 
-export async function claimTurn(kube: Kube, ref: OpsRequestRef): Promise<TurnOutcome> {
+/** The only type anything here processes; requests of other types never hold up the queue. */
+const HANDLED_TYPE = 'ReconfigureTLS';
+
+/** Lease times are MicroTime: the API refuses JavaScript's millisecond ISO strings. */
+const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+
+/**
+ * A Lease is expired when its holder has not renewed it for leaseDurationSeconds: the holder's
+ * run was terminated or timed out, or its workers have been gone that long.
+ */
+export function leaseExpired(lease: V1Lease, now = Date.now()): boolean {
+  const duration = lease.spec?.leaseDurationSeconds;
+  const renewed = Date.parse(String(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? ''));
+  if (!duration || !Number.isFinite(renewed)) return false; // written before Leases had a duration
+  return renewed + duration * 1000 < now;
+}
+
+export async function claimTurn(kube: Kube, ref: OpsRequestRef, leaseDurationSeconds = 300): Promise<TurnOutcome> {
   const me = await readOpsRequest(kube, ref);
   if (!me) throw objectGone(`PgBouncerOpsRequest ${ref.namespace}/${ref.name} no longer exists`);
   const db = me.spec.databaseRef.name;
@@ -32,7 +49,11 @@ export async function claimTurn(kube: Kube, ref: OpsRequestRef): Promise<TurnOut
     ...OPS_REQUESTS,
     namespace: ref.namespace,
   })) as { items: PgBouncerOpsRequest[] };
-  const others = items.filter((r) => r.spec.databaseRef?.name === db && r.metadata.uid !== ref.uid && !isTerminal(r));
+  // Only requests something will process can block: other types are marked Failed by the watcher.
+  let others = items.filter(
+    (r) =>
+      r.spec.databaseRef?.name === db && r.metadata.uid !== ref.uid && r.spec.type === HANDLED_TYPE && !isTerminal(r),
+  );
 
   const lease = await getOrUndefined(() =>
     kube.coordination.readNamespacedLease({ name: leaseName(db), namespace: ref.namespace }),
@@ -43,17 +64,21 @@ export async function claimTurn(kube: Kube, ref: OpsRequestRef): Promise<TurnOut
   // A newer validated request with the same ask makes this one redundant (lib/planner/supersede.ts).
   const newer = supersedingRequest(me, others);
   if (newer) return { outcome: 'skipped', supersededBy: newer.metadata.name! };
+  if (lease && holder && leaseExpired(lease)) {
+    // Its holder stopped renewing: that run is dead, and its request no longer blocks (the
+    // watcher's sweep marks it Failed and resumes the pooler).
+    others = others.filter((r) => holderId({ name: r.metadata.name!, uid: r.metadata.uid! }) !== holder);
+  }
   const holderAlive =
     holder && others.some((r) => holderId({ name: r.metadata.name!, uid: r.metadata.uid! }) === holder);
   if (holderAlive) return { outcome: 'wait', blockedBy: holder.split('/')[0] };
   const older = others.filter((r) => compareAge(r, me) < 0).sort(compareAge);
   if (older.length) return { outcome: 'wait', blockedBy: older[0].metadata.name! };
 
-  // Lease times are MicroTime: the API refuses JavaScript's millisecond ISO strings.
-  const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+  const now = microTime(new Date());
   const body: V1Lease = {
     metadata: { name: leaseName(db), namespace: ref.namespace, resourceVersion: lease?.metadata?.resourceVersion },
-    spec: { holderIdentity: holderId(ref), acquireTime: now, renewTime: now },
+    spec: { holderIdentity: holderId(ref), acquireTime: now, renewTime: now, leaseDurationSeconds },
   };
   try {
     if (lease) await kube.coordination.replaceNamespacedLease({ name: leaseName(db), namespace: ref.namespace, body });
@@ -79,5 +104,29 @@ export async function releaseTurn(kube: Kube, ref: OpsRequestRef, pgbouncer: str
     });
   } catch (err) {
     if (!isNotFound(err)) throw err;
+  }
+}
+
+/**
+ * Renews the Lease while its holder lives: called from the holder's status writes and from the
+ * heartbeats of its long waits, at most once per third of the duration. Never takes a Lease it
+ * does not hold; a conflict only means the next call renews.
+ */
+export async function renewTurn(kube: Kube, ref: OpsRequestRef, pgbouncer: string, now = Date.now()): Promise<void> {
+  const lease = await getOrUndefined(() =>
+    kube.coordination.readNamespacedLease({ name: leaseName(pgbouncer), namespace: ref.namespace }),
+  );
+  if (!lease || lease.spec?.holderIdentity !== holderId(ref)) return;
+  const duration = lease.spec.leaseDurationSeconds ?? 0;
+  const renewed = Date.parse(String(lease.spec.renewTime ?? ''));
+  if (duration && Number.isFinite(renewed) && now - renewed < (duration * 1000) / 3) return;
+  try {
+    await kube.coordination.replaceNamespacedLease({
+      name: leaseName(pgbouncer),
+      namespace: ref.namespace,
+      body: { ...lease, spec: { ...lease.spec, renewTime: microTime(new Date(now)) } },
+    });
+  } catch (err) {
+    if (!isNotFound(err) && classifyKubeError(err).code !== 409) throw err;
   }
 }

@@ -12,18 +12,19 @@ import { reloadPgBouncer, type AdminConnection } from '../../lib/pgbouncer/admin
 import { probeServedTls, type ServedTls } from '../../lib/pgbouncer/tls-probe.js';
 import { authSecretName, certificateSecretName, governingServiceName } from '../../lib/api/names.js';
 import { CONTAINER_PORT_NAME } from '../../lib/pgbouncer/desired-objects.js';
+import { effectiveSslMode } from '../../lib/pgbouncer/tls-settings.js';
 import { TLS_CA_KEY, TLS_CERT_KEY, TLS_KEY_KEY } from '../../lib/pgbouncer/paths.js';
 import { readPgBouncer } from '../kubernetes/pause.js';
 import { FAILURE_TYPES } from '../../lib/failure-types.js';
 import { objectGone } from '../failures.js';
-import type { WaitHooks } from '../kubernetes/pods.js';
+import { expectPodWanted, type WaitHooks } from '../kubernetes/pods.js';
 import { readSecret, unb64 } from '../kubernetes/secrets.js';
 
 export interface ServingTarget {
   namespace: string;
   pgbouncer: string;
   pod: string;
-  /** Whether the pod should offer TLS at all. */
+  /** Whether the pod has TLS configured; with sslMode disable it still offers none. */
   tls: boolean;
   /** The leaf it must serve; absent: whatever the server certificate Secret holds now. */
   fingerprintSha256?: string;
@@ -54,7 +55,9 @@ async function expectation(kube: Kube, t: ServingTarget) {
     user: unb64(authSecret?.data?.username) || 'pgbouncer',
     password: unb64(authSecret?.data?.password),
   };
-  if (!t.tls) return { pb, hostname, admin, tls: undefined };
+  // What the configuration means, not whether certificates exist: sslMode disable keeps the
+  // certificates mounted, yet the pooler answers the SSLRequest with N.
+  if (!t.tls || effectiveSslMode(pb) === 'disable') return { pb, hostname, admin, tls: undefined };
   const serverSecretName = certificateSecretName(pb, 'server');
   const server = await readSecret(kube, t.namespace, serverSecretName);
   const certPem = unb64(server?.data?.[TLS_CERT_KEY]);
@@ -115,6 +118,7 @@ export async function waitUntilPodServes(
     );
     const at = podAddress(pod);
     if (!at) {
+      await expectPodWanted(kube, target.namespace, target.pod);
       why = 'is not Ready or has no address';
     } else {
       try {
@@ -132,6 +136,8 @@ export async function waitUntilPodServes(
           await reloadPgBouncer(conn);
           reloads++;
           lastReload = Date.now();
+          // A heartbeat between RELOAD and the probe: each stays far below the heartbeat timeout.
+          hooks.progress({ phase: 'reloaded; probing' });
         }
         const served = await probeServedTls({
           ...at,

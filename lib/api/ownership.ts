@@ -53,10 +53,11 @@ export function secretOwnership(meta: V1ObjectMeta | undefined, pb: PoolerIdenti
   return ownedByPooler && marked ? 'ours' : 'foreign';
 }
 
-/** A CRL Secret is ours when we made it: our managed-by label (its name sits next to a CA's Secret). */
+/** A CRL Secret is ours when we made it: our CRL label, or our managed-by label (its name sits next to a CA's Secret). */
 export function crlSecretOwnership(meta: V1ObjectMeta | undefined): SecretOwnership {
   if (!meta) return 'absent';
-  return meta.labels?.[LABEL_MANAGED_BY] === ORCHESTRATOR ? 'ours' : 'foreign';
+  const labels = meta.labels ?? {};
+  return labels[CRL_LABEL] === 'true' || labels[LABEL_MANAGED_BY] === ORCHESTRATOR ? 'ours' : 'foreign';
 }
 
 /** How a user adopts an existing Secret, or avoids it (for messages). */

@@ -46,6 +46,15 @@ export interface ParsedCA {
 
 // Bit positions in keyUsage (RFC 5280 4.2.1.3).
 const KEY_CERT_SIGN = 5;
+const CRL_SIGN = 6;
+
+/**
+ * Whether the CA may sign CRLs. cert-manager's `isCA: true` certificates carry digitalSignature,
+ * keyEncipherment and keyCertSign but not cRLSign, so "no" is the common case, not an error.
+ */
+export function canSignCrls(ca: Pick<ParsedCA, 'parts'>): boolean {
+  return keyUsagePermits(ca.parts, CRL_SIGN);
+}
 
 function loadCACertificate(certPem: string, label: string): { cert: X509Certificate; der: Buffer } {
   // tls.crt may hold the CA followed by its own chain; the first certificate is the one that signs.

@@ -9,7 +9,14 @@ export {
   type KeyEncoding,
   type PrivateKeySpec,
 } from './keys.js';
-export { createSelfSignedCA, parseCA, type CAKeyPair, type ParsedCA, type SelfSignedCAOptions } from './ca.js';
+export {
+  canSignCrls,
+  createSelfSignedCA,
+  parseCA,
+  type CAKeyPair,
+  type ParsedCA,
+  type SelfSignedCAOptions,
+} from './ca.js';
 export {
   issueCertificate,
   type CertificateUsage,

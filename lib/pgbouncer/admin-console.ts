@@ -66,7 +66,9 @@ export async function reloadPgBouncer(conn: AdminConnection): Promise<void> {
     user: conn.user,
     password: conn.password,
     database: 'pgbouncer',
-    connectionTimeoutMillis: conn.timeoutMs ?? 5_000,
+    connectionTimeoutMillis: conn.timeoutMs ?? 2_000,
+    // A pooler that accepts but never answers must not hold the caller past its heartbeat timeout.
+    query_timeout: conn.timeoutMs ?? 2_000,
     ssl: verifiedTlsOptions(conn.tls),
   });
   // An 'error' event without a listener would crash the worker; the query's rejection reports it.

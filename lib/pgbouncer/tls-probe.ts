@@ -28,6 +28,13 @@ export type ServedTls =
       hostnameError?: string;
     };
 
+/**
+ * Each stage of a probe (SSLRequest answer, handshake) gets this long. RELOAD + SSLRequest +
+ * handshake then stays near 6 s, well inside the 10 s heartbeat timeout of the activities that
+ * probe, so an unreachable pod is reported as itself, not as a missed heartbeat.
+ */
+export const PROBE_STEP_TIMEOUT_MS = 2_000;
+
 export interface ProbeTarget {
   /** Address to connect to (the pod IP). */
   address: string;
@@ -50,29 +57,46 @@ function leafOf(cert: PeerCertificate): ServedLeaf {
   };
 }
 
-/** Sends the SSLRequest and reads the one-byte answer. */
+/**
+ * Sends the SSLRequest and reads the one-byte answer. Settles on every way the exchange can end:
+ * an answer, an error, the peer closing (end/close) without a byte, or the deadline.
+ */
 function requestTls(target: ProbeTarget, timeoutMs: number): Promise<{ socket: Socket; answer: string }> {
   return new Promise((resolve, reject) => {
     const socket = connectTcp({ host: target.address, port: target.port });
+    let settled = false;
     const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       socket.destroy();
       reject(err);
     };
-    socket.setTimeout(timeoutMs, () =>
-      fail(new Error(`no answer from ${target.address}:${target.port} within ${timeoutMs} ms`)),
+    // A wall-clock deadline, not socket.setTimeout: idle timers stop once the socket is closed.
+    const timer = setTimeout(
+      () => fail(new Error(`no answer from ${target.address}:${target.port} within ${timeoutMs} ms`)),
+      timeoutMs,
     );
     socket.once('error', fail);
+    const closed = () =>
+      fail(new Error(`${target.address}:${target.port} closed the connection without answering the SSLRequest`));
+    socket.once('end', closed);
+    socket.once('close', closed);
     socket.once('connect', () => socket.write(SSL_REQUEST));
     socket.once('data', (chunk: Buffer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       socket.removeListener('error', fail);
-      socket.setTimeout(0);
+      socket.removeListener('end', closed);
+      socket.removeListener('close', closed);
       resolve({ socket, answer: chunk.subarray(0, 1).toString('latin1') });
     });
   });
 }
 
 export async function probeServedTls(target: ProbeTarget): Promise<ServedTls> {
-  const timeoutMs = target.timeoutMs ?? 5_000;
+  const timeoutMs = target.timeoutMs ?? PROBE_STEP_TIMEOUT_MS;
   const { socket, answer } = await requestTls(target, timeoutMs);
   if (answer === 'N') {
     socket.destroy();
@@ -101,7 +125,10 @@ export async function probeServedTls(target: ProbeTarget): Promise<ServedTls> {
       () => finish(new Error(`TLS handshake with ${target.address}:${target.port} timed out`)),
       timeoutMs,
     );
+    let settled = false;
     function finish(err?: Error) {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       const cert = leaf ?? (tls.getPeerCertificate() as PeerCertificate | undefined);
       const authorizationError = tls.authorizationError ? String(tls.authorizationError) : undefined;
@@ -117,5 +144,12 @@ export async function probeServedTls(target: ProbeTarget): Promise<ServedTls> {
     tls.once('secureConnect', () => finish());
     // A server that demands a client certificate may end the handshake after sending its own.
     tls.once('error', (err) => finish(err));
+    // A peer that hangs up mid-handshake without an error still ends the probe.
+    tls.once('end', () =>
+      finish(new Error(`${target.address}:${target.port} closed the connection during the TLS handshake`)),
+    );
+    tls.once('close', () =>
+      finish(new Error(`${target.address}:${target.port} closed the connection during the TLS handshake`)),
+    );
   });
 }

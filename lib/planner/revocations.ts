@@ -26,6 +26,19 @@ export function planRevocations(
       );
       continue;
     }
+    if (issuer.canSignCrls === false) {
+      // Known now, not after the whole roll: such a CA keeps no CRL, and the request goes on.
+      warnings.push(
+        `${which} is not put on a CRL: the CA of ${ref.kind} ${quote(ref.name)} (Secret ${issuer.caSecretNamespace}/${issuer.caSecretName}) has no cRLSign in its keyUsage, so no CRL is kept for it; the certificate stops being served and its key is discarded all the same (reissue the CA with keyUsage cRLSign to keep a CRL)`,
+      );
+      continue;
+    }
+    if (issuer.foreignCrlSecret) {
+      warnings.push(
+        `${which} is not put on a CRL: Secret ${issuer.foreignCrlSecret} exists and was not created by this orchestrator, which never overwrites it (rename or delete it, or label it pgbtls.dev/crl=true to hand it over); the certificate stops being served and its key is discarded all the same`,
+      );
+      continue;
+    }
     if (
       cert.issuerFingerprintSha256 &&
       issuer.caFingerprintSha256 &&

@@ -50,6 +50,10 @@ export interface IssuerSummary {
   caNotAfter?: string;
   /** When the CA's validity began (the renewal policy measures the CA's own margin from it). */
   caNotBefore?: string;
+  /** False when the CA's keyUsage lacks cRLSign: it signs certificates, but keeps no CRL. */
+  canSignCrls?: boolean;
+  /** Set when `<caSecretName>-crl` exists but is not ours: we never overwrite it, so no CRL is kept. */
+  foreignCrlSecret?: string;
   /** Why it cannot sign, if it cannot: not found, not a CA issuer, CA Secret missing or broken. */
   problem?: string;
   /** What its annotations allow beyond the pooler's own names (signing-policy.ts); absent: nothing. */

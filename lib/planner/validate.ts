@@ -21,6 +21,8 @@ import { checkCertificateEntry, checkDuplicateAliases, checkRenewBefore } from '
 const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 const AUTH_MODES = ['md5', 'scram-sha-256'];
 const MIN_TIMEOUT_MS = 1000;
+/** The most retries of one step a request may ask for (the CRD says the same). */
+export const MAX_RETRIES = 10;
 
 type PgBouncerState = NonNullable<LiveState['pgbouncer']>;
 
@@ -56,8 +58,14 @@ function checkRequestFields(live: LiveState): FieldError[] {
       fieldError(
         'spec.maxRetries',
         `${quote(spec.maxRetries)} is not a whole number of retries`,
-        'use 0 or more (default 1)',
+        `use 0 to ${MAX_RETRIES} (default 1)`,
       ),
+    );
+  } else if (spec.maxRetries !== undefined && spec.maxRetries > MAX_RETRIES) {
+    // Each retry adds to the run's history; without a bound a failing step would grow it until
+    // Temporal terminates the run mid-roll, with no rollback.
+    errors.push(
+      fieldError('spec.maxRetries', `${spec.maxRetries} is more than ${MAX_RETRIES}`, `use 0 to ${MAX_RETRIES}`),
     );
   }
   return errors;

@@ -268,6 +268,11 @@ describe('the API server refuses, naming the field', () => {
     await expectInvalid(create(OPS_REQUESTS, bad), 'spec.timeout', /should match/);
   });
 
+  test('an ops request with maxRetries beyond 10', async () => {
+    const bad = opsRequest('many-retries', { tls: { rotateCertificates: true }, maxRetries: 2147483647 });
+    await expectInvalid(create(OPS_REQUESTS, bad), 'spec.maxRetries', /should be less than or equal to 10/);
+  });
+
   test('an ops request of a type KubeDB does not have', async () => {
     const bad = opsRequest('bad-type', { tls: { rotateCertificates: true } });
     (bad.spec as { type: string }).type = 'RotateTLS';

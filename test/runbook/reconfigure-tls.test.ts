@@ -451,7 +451,7 @@ describe('a compensation step that fails', () => {
       restoreConfiguration: failing(
         3,
         () => transient('conflict'),
-        async () => {},
+        async () => 'restored' as const,
       ),
     });
     expect(endedWith(run.failure)).toBe('ReconfigureTLSFailed');

@@ -54,10 +54,11 @@ export function happyPath(plan: Plan, restarted = new Set<string>()): { [K in Ac
       reused: false,
     }),
     applyNewConfiguration: async () => ['Secret pb-server-cert'],
-    restoreConfiguration: async () => undefined,
+    restoreConfiguration: async () => 'restored' as const,
     finalizeCaBundle: async () => undefined,
     recordRevocations: async () => [],
     deleteSecrets: async (_namespace, names) => names,
+    checkReplicas: async () => undefined,
     listPodUids: async (p) => Object.fromEntries(p.pods.map((pod) => [pod.name, pod.uid])),
     readPodUid: async (_namespace, pod) =>
       restarted.has(pod) ? restartedUid(pod) : (plan.pods.find((p) => p.name === pod)?.uid ?? null),

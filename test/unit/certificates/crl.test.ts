@@ -1,4 +1,4 @@
-import { createSelfSignedCA, type CAKeyPair } from '../../../lib/certificates/ca.js';
+import { canSignCrls, createSelfSignedCA, parseCA, type CAKeyPair } from '../../../lib/certificates/ca.js';
 import { buildCrl, type BuildCrlInput } from '../../../lib/certificates/crl.js';
 import { issueCertificate, type IssuedCertificate } from '../../../lib/certificates/issue.js';
 import { generatePrivateKey } from '../../../lib/certificates/keys.js';
@@ -174,6 +174,15 @@ describe('buildCrl', () => {
       subject: '/CN=No CRLs',
       keyUsage: 'critical,keyCertSign',
     });
+    // What validation sees (canSignCrls) agrees with what signing a CRL would find.
+    expect(canSignCrls(parseCA(ca.certPem, ca.keyPem))).toBe(false);
+    expect(canSignCrls(parseCA(setup.ca.certPem, setup.ca.keyPem))).toBe(true);
+    const certManagerShape = opensslCA(files, {
+      newKey: ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256'],
+      subject: '/CN=cert-manager isCA',
+      keyUsage: 'critical,digitalSignature,keyEncipherment,keyCertSign',
+    });
+    expect(canSignCrls(parseCA(certManagerShape.certPem, certManagerShape.keyPem))).toBe(false);
     expect(() => buildCrl(crlInput({ ...ca, label: 'Secret demo/ca' } as CAKeyPair, []))).toThrow(
       "Secret demo/ca: tls.crt's keyUsage does not allow signing CRLs (cRLSign)",
     );

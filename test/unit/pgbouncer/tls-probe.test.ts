@@ -11,7 +11,8 @@ import {
   type CAKeyPair,
   type IssuedCertificate,
 } from '../../../lib/certificates/index.js';
-import { probeServedTls } from '../../../lib/pgbouncer/tls-probe.js';
+import { PROBE_STEP_TIMEOUT_MS, probeServedTls } from '../../../lib/pgbouncer/tls-probe.js';
+import { reloadPgBouncer } from '../../../lib/pgbouncer/admin-console.js';
 
 const DAY = 86_400_000;
 let ca: CAKeyPair;
@@ -109,4 +110,66 @@ describe('probeServedTls', () => {
       /ECONNREFUSED/,
     );
   });
+});
+
+/** A server that does `onData` with every connection's first bytes (or nothing at all). */
+async function rudeServer(onData?: (socket: Socket) => void): Promise<number> {
+  const server = createServer((socket: Socket) => {
+    socket.on('error', () => undefined);
+    if (onData) socket.once('data', () => onData(socket));
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as { port: number }).port;
+}
+
+/** How long `p` took to settle, and how. */
+async function settle(p: Promise<unknown>): Promise<{ ms: number; error?: string }> {
+  const t0 = Date.now();
+  try {
+    await p;
+    return { ms: Date.now() - t0 };
+  } catch (err) {
+    return { ms: Date.now() - t0, error: (err as Error).message };
+  }
+}
+
+describe('every probe and RELOAD settles, in bounded time', () => {
+  // A long deadline proves it is the close, not the deadline, that ends these probes.
+  const target = (port: number) => ({
+    address: '127.0.0.1',
+    port,
+    hostname: 'x',
+    caBundle: ca.certPem,
+    timeoutMs: 30_000,
+  });
+
+  test('a peer that closes without answering the SSLRequest ends the probe at once', async () => {
+    const port = await rudeServer((socket) => socket.end());
+    const { ms, error } = await settle(probeServedTls(target(port)));
+    expect(error).toMatch(/closed the connection without answering the SSLRequest/);
+    expect(ms).toBeLessThan(1_000);
+  }, 10_000);
+
+  test('a peer that answers S and then hangs up ends the probe at once', async () => {
+    const port = await rudeServer((socket) => socket.end('S'));
+    const { ms, error } = await settle(probeServedTls(target(port)));
+    expect(error).toMatch(/closed the connection during the TLS handshake|ECONNRESET|socket disconnected/);
+    expect(ms).toBeLessThan(1_000);
+  }, 10_000);
+
+  test('a silent peer is given up on after the probe deadline', async () => {
+    const port = await rudeServer();
+    const { ms, error } = await settle(probeServedTls({ ...target(port), timeoutMs: undefined }));
+    expect(error).toMatch(/no answer .* within 2000 ms/);
+    expect(ms).toBeGreaterThanOrEqual(PROBE_STEP_TIMEOUT_MS - 50);
+    expect(ms).toBeLessThan(PROBE_STEP_TIMEOUT_MS + 1_000);
+  }, 10_000);
+
+  test('RELOAD to a pooler that accepts but never answers times out well inside a 10 s heartbeat', async () => {
+    const port = await rudeServer(() => undefined); // reads the startup packet, never replies
+    const { ms, error } = await settle(reloadPgBouncer({ address: '127.0.0.1', port, user: 'u', password: 'p' }));
+    expect(error).toBeDefined();
+    expect(ms).toBeLessThan(4_000);
+  }, 10_000);
 });

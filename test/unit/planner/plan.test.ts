@@ -324,6 +324,32 @@ describe('revocations and deleted Secrets', () => {
     expect(plan.caBundleDuringRoll).toBe('old+new');
   });
 
+  test('a CA without cRLSign (cert-manager isCA shape): no CRL, a warning, and the request goes on', () => {
+    for (const tls of [{ rotateCertificates: true }, { issuerRef: ref('ca-two') }, { remove: true }]) {
+      const plan = planOf({
+        tls,
+        ...withTls(),
+        issuers: [issuer('ca-one', { canSignCrls: false }), issuer('ca-two')],
+      });
+      expect(plan.revoke).toEqual([]);
+      expect(plan.warnings.join('\n')).toMatch(
+        /the server certificate .* is not put on a CRL: the CA of Issuer "ca-one" \(Secret demo\/ca-one-ca\) has no cRLSign/,
+      );
+    }
+  });
+
+  test("a CRL Secret of the CA's name that is not ours: no CRL, a warning, never overwritten", () => {
+    const plan = planOf({
+      tls: { rotateCertificates: true },
+      ...withTls(),
+      issuers: [issuer('ca-one', { foreignCrlSecret: 'demo/ca-one-ca-crl' }), issuer('ca-two')],
+    });
+    expect(plan.revoke).toEqual([]);
+    expect(plan.warnings.join('\n')).toMatch(
+      /Secret demo\/ca-one-ca-crl exists and was not created by this orchestrator/,
+    );
+  });
+
   test('the revoke entries carry the issuer that signed them', () => {
     const plan = planOf({ tls: { issuerRef: ref('ca-two') }, ...withTls() });
     expect(plan.revoke.map((r) => r.issuer)).toEqual([issuer('ca-one'), issuer('ca-one')]);

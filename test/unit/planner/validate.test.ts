@@ -360,7 +360,13 @@ const cases: [string, Scenario, string, RegExp][] = [
     'negative maxRetries',
     { tls: { rotateCertificates: true }, ...withTls(), request: { maxRetries: -1 } },
     'spec.maxRetries',
-    /is not a whole number of retries; use 0 or more/,
+    /is not a whole number of retries; use 0 to 10/,
+  ],
+  [
+    'maxRetries beyond the bound (a failing step would grow the history until Temporal ends the run)',
+    { tls: { rotateCertificates: true }, ...withTls(), request: { maxRetries: 2147483647 } },
+    'spec.maxRetries',
+    /2147483647 is more than 10; use 0 to 10/,
   ],
   [
     'an sslMode outside the enum',
