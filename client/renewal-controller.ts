@@ -9,14 +9,11 @@
 //     renewal reschedules from the new notAfter, or sees its own request's outcome.
 // The workflow decides everything; a lost signal costs at most its daily re-check.
 import type { ObjectCache } from '@kubernetes/client-node';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { FINISHED_PHASES, OPS_REQUESTS, PGBOUNCERS } from '../lib/api/resources.js';
 import type { PgBouncer, PgBouncerOpsRequest } from '../lib/api/types.js';
-import type { Config } from '../lib/config.js';
 import { KeyedSerialQueue } from '../lib/keyed-queue.js';
 import { customObjectSource, startResilientInformer } from '../lib/kube/informer.js';
-import type { Kube } from '../lib/kube/kube.js';
-import type { Logger } from '../lib/log.js';
 import { tlsEnabled } from '../lib/planner/intent.js';
 import {
   MAINTENANCE_WINDOW_ANNOTATION,
@@ -28,15 +25,10 @@ import {
 import { SEARCH_ATTRIBUTES } from '../workflows/progress.js';
 import { rescheduleSignal } from '../workflows/renewal-signals.js';
 import { isTemporalUnavailable } from './temporal.js';
+import type { WatcherDeps } from './watcher.js';
 
-export interface RenewalControllerDeps {
-  kube: Kube;
-  config: Config;
-  logger: Logger;
-  client: Client;
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
-}
+/** The trigger watcher's clients and backoff: the controller runs beside it, in the same process. */
+export type RenewalControllerDeps = Omit<WatcherDeps, 'sweepIntervalMs'>;
 
 export interface RenewalController {
   stop(): Promise<void>;
