@@ -26,7 +26,7 @@ logger.info('worker running', {
   health: config.healthAddress ? `http://${config.healthAddress}/healthz` : 'off',
 });
 // CRLs are valid for 7 days; the worker (which may read CA keys) re-signs them well before.
-const crlRefresh = startCrlRefresh(kube, config.crlRefreshIntervalMs, logger);
+const crlRefresh = startCrlRefresh(kube, config, logger);
 await worker.run();
 clearInterval(crlRefresh);
 health?.close();

@@ -42,10 +42,16 @@ export async function createWorker(deps: {
 }
 
 /** Re-signs CRLs near their nextUpdate now and every `intervalMs`; failures are logged, never fatal. */
-export function startCrlRefresh(kube: Kube, intervalMs: number, logger: Logger): NodeJS.Timeout {
+export function startCrlRefresh(
+  kube: Kube,
+  config: Pick<Config, 'crlRefreshIntervalMs' | 'watchNamespaces' | 'clusterResourceNamespace'>,
+  logger: Logger,
+): NodeJS.Timeout {
   const log = logger.child({ component: 'crl-refresh' });
+  // CRLs sit next to CA Secrets: in the managed namespaces (Issuers) and the cluster-resource one (ClusterIssuers).
+  const namespaces = config.watchNamespaces.length ? [...config.watchNamespaces, config.clusterResourceNamespace] : [];
   const run = () =>
-    refreshCrls(kube).then(
+    refreshCrls(kube, namespaces).then(
       ({ refreshed, failed }) => {
         if (refreshed.length) log.info('re-signed CRLs', { refreshed });
         for (const f of failed) log.warn('could not re-sign a CRL', f);
@@ -53,7 +59,7 @@ export function startCrlRefresh(kube: Kube, intervalMs: number, logger: Logger):
       (error: unknown) => log.warn('CRL refresh failed', { error }),
     );
   void run();
-  const timer = setInterval(() => void run(), intervalMs);
+  const timer = setInterval(() => void run(), config.crlRefreshIntervalMs);
   timer.unref();
   return timer;
 }

@@ -138,9 +138,21 @@ export async function recordRevocations(
  */
 export async function refreshCrls(
   kube: Kube,
+  /** Where CRLs may live: the managed namespaces and the cluster-resource namespace; empty: every namespace. */
+  namespaces: string[] = [],
   now = new Date(),
 ): Promise<{ refreshed: string[]; failed: { crlSecret: string; error: string }[] }> {
-  const { items } = await kube.core.listSecretForAllNamespaces({ labelSelector: `${CRL_LABEL}=true` });
+  const labelSelector = `${CRL_LABEL}=true`;
+  // Listed per namespace when the worker manages a list of them, so it needs no Secret access beyond those.
+  const items = namespaces.length
+    ? (
+        await Promise.all(
+          [...new Set(namespaces)].map(
+            async (namespace) => (await kube.core.listNamespacedSecret({ namespace, labelSelector })).items,
+          ),
+        )
+      ).flat()
+    : (await kube.core.listSecretForAllNamespaces({ labelSelector })).items;
   const refreshed: string[] = [];
   const failed: { crlSecret: string; error: string }[] = [];
   for (const secret of items) {

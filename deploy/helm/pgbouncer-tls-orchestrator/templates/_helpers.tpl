@@ -68,7 +68,7 @@ says which call needs it. No wildcards, no escalate/bind/impersonate.
   verbs: [get]
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, create, update, patch, delete]
+  verbs: [get, list, create, update, patch, delete]
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list]
