@@ -37,6 +37,11 @@ export async function createWorker(deps: {
     // On SIGTERM in-flight activities get this long to finish before they are cancelled (and
     // then retried elsewhere); keep it below the pod's terminationGracePeriodSeconds.
     shutdownGraceTime: '20s',
+    // A heartbeat's reply is how a cancellation (spec.timeout, a deleted request) reaches a running
+    // activity. The SDK sends at most one every 80% of the heartbeat timeout (12 s here), so a pod
+    // wait could finish long after its step's deadline and be taken as success. Once a second
+    // bounds that delay.
+    maxHeartbeatThrottleInterval: '1s',
   });
   return { worker, connection };
 }
