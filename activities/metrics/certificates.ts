@@ -11,18 +11,15 @@ import { caInRenewalMargin, type CertificateFacts, type RenewalPlan } from '../.
 const seconds = (iso: string | undefined) => (iso ? Math.round(Date.parse(iso) / 1000) : 0);
 
 export function createCertificateMetrics(meter: MetricMeter) {
-  const expiry = meter.createGauge('pgbtls_certificate_expiry_timestamp_seconds', 'int', '', 'Certificate notAfter');
-  const renewal = meter.createGauge(
+  const gauge = (name: string, description: string) => meter.createGauge(name, 'int', '', description);
+  const expiry = gauge('pgbtls_certificate_expiry_timestamp_seconds', 'Certificate notAfter');
+  const renewal = gauge(
     'pgbtls_certificate_renewal_timestamp_seconds',
-    'int',
-    '',
     'When the certificate is renewed (its renewal time, moved by the maintenance window and retries)',
   );
-  const caExpiry = meter.createGauge('pgbtls_ca_expiry_timestamp_seconds', 'int', '', "The issuing CA's notAfter");
-  const caMargin = meter.createGauge(
+  const caExpiry = gauge('pgbtls_ca_expiry_timestamp_seconds', "The issuing CA's notAfter");
+  const caMargin = gauge(
     'pgbtls_ca_within_renewal_margin',
-    'int',
-    '',
     '1 when the issuing CA has less than a third of its lifetime left',
   );
   const renewals = meter.createCounter('pgbtls_certificate_renewals', '', 'Finished renewal tries by outcome');
