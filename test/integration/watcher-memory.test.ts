@@ -1,10 +1,10 @@
 // The trigger watcher's memory is bounded by the requests that are alive: 2,000 requests are
-// created (a fifth ReconfigureTLS, the rest other KubeDB types it leaves alone), some end, all are deleted,
+// created (a fifth ReconfigureTLS, the rest other KubeDB types it marks Failed), some end, all are deleted,
 // and the watcher's maps go back to their starting size. No worker polls the task queue, so the
 // started runs only wait; the test terminates them at the end.
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { OPS_GROUP } from '../../lib/api/types.js';
+import { OPS_GROUP, type PgBouncerOpsRequest } from '../../lib/api/types.js';
 import { startWatcher, type Watcher } from '../../client/watcher.js';
 import type { Config } from '../../lib/config.js';
 import { mergePatch } from '../../lib/kube/kube.js';
@@ -83,13 +83,25 @@ test(`${TOTAL} requests created and deleted leave the watcher's maps at their st
         },
       }),
   );
-  const peak = await eventually(
+  // Every ReconfigureTLS request is tracked; every other type is marked Failed (UnsupportedType) by
+  // the watcher, and its entry leaves ignoredTypes once that terminal phase is seen.
+  const peak = { tracked: 0, ignoredTypes: 0 };
+  await eventually(
     async () => {
       const s = watcher!.sizes();
-      return s.tracked === tlsCount && s.ignoredTypes === TOTAL - tlsCount ? s : undefined;
+      peak.tracked = Math.max(peak.tracked, s.tracked);
+      peak.ignoredTypes = Math.max(peak.ignoredTypes, s.ignoredTypes);
+      if (s.tracked !== tlsCount || s.ignoredTypes !== 0) return undefined;
+      const { items } = (await kube.custom.listNamespacedCustomObject({ ...api, namespace })) as {
+        items: PgBouncerOpsRequest[];
+      };
+      const others = items.filter((r) => r.spec.type !== 'ReconfigureTLS');
+      return others.length === TOTAL - tlsCount && others.every((r) => r.status?.phase === 'Failed') ? s : undefined;
     },
-    { what: 'every request seen', timeoutMs: 120_000, intervalMs: 200 },
+    { what: 'every request seen, the other types marked Failed', timeoutMs: 180_000, intervalMs: 500 },
   );
+  expect(peak.tracked).toBe(tlsCount);
+  expect(peak.ignoredTypes).toBeGreaterThan(0);
   const createdMs = Date.now() - t0;
 
   // Some end (as a workflow ends them: a terminal phase in status): their entries leave.

@@ -44,9 +44,11 @@ test('health answers 200 while running; metrics carry the SDK’s and ours', asy
   const metrics = await eventually(
     async () => {
       const text = await (await fetch(worker.metricsUrl)).text();
-      return text.includes('pgbtls_requests') && text;
+      // The SDK counts a completed workflow when the server has acknowledged the completion, which
+      // can be just after the client saw the result: wait for both counters.
+      return text.includes('pgbtls_requests') && text.includes('temporal_workflow_completed') && text;
     },
-    { what: 'our counter on /metrics' },
+    { what: "our counter and the SDK's on /metrics" },
   );
   expect(metrics).toMatch(/pgbtls_requests\{[^}]*outcome="Successful"[^}]*\} 1/);
   expect(metrics).toMatch(/pgbtls_activity_duration_bucket\{[^}]*activity="evictPodAndWaitReady"/);
