@@ -45,7 +45,12 @@ export async function outcomeOf(
   try {
     return { result: await handle.result() };
   } catch (err) {
-    return { failure: err instanceof Error ? err : new Error(String(err)) };
+    const failure = err instanceof Error ? err : new Error(String(err));
+    // "Workflow execution failed" alone says nothing in a CI log: carry the causes' messages along.
+    const causes: string[] = [];
+    for (let c = failure.cause; c instanceof Error && causes.length < 5; c = c.cause) causes.push(c.message);
+    if (causes.length > 0) failure.message = `${failure.message}: ${causes.join(' <- ')}`;
+    return { failure };
   }
 }
 
