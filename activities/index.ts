@@ -20,6 +20,7 @@ import { takeSnapshot } from './kubernetes/snapshot.js';
 import { claimTurn, releaseTurn, renewTurn, type TurnOutcome } from './kubernetes/turn.js';
 import { requestOfWorkflowId } from '../workflows/ids.js';
 import { waitUntilPodServes, type ServingCheck, type ServingTarget } from './pgbouncer/served-certificate.js';
+import { drainPod, type DrainResult, type DrainTarget } from './pgbouncer/drain.js';
 import type { RenewalPlan } from '../lib/renewal/policy.js';
 import { createCertificateMetrics } from './metrics/certificates.js';
 import {
@@ -193,6 +194,12 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
         waitUntilPodServes(kube, { ...target, reload: false }, activityWaitHooks(target.pgbouncer), {
           timeoutMs: config.servedCertificateTimeoutMs,
         }),
+      );
+    },
+    /** Before a restart: out of the Service, then wait (bounded) until the sessions on the pod end. */
+    async drainPod(target: DrainTarget): Promise<DrainResult> {
+      return asActivity(`drain pod ${target.pod}`, () =>
+        drainPod(kube, target, activityWaitHooks(target.pgbouncer)),
       );
     },
     /** Hot reload: RELOAD through the admin console until the pod serves the intended certificate. */
