@@ -413,8 +413,17 @@ async function restartWithRestored(run: Rollout, tryTo: Attempt, pod: string, ui
     async (options, podOptions) => {
       if (rolledBack) return;
       const current = await callActivity(options, `read pod ${pod}`, 'readPodUid', namespace, pod);
-      // Gone, or never restarted and still in its Service: nothing to undo.
-      if (!current || (current === uidBefore && !drained)) return;
+      if (!current) return; // gone: nothing to undo
+      if (current === uidBefore) {
+        // Never restarted: it runs the old configuration; a drain is undone by its Service label.
+        if (drained)
+          await callActivity(options, `return pod ${pod} to its Service`, 'returnPodToService', {
+            namespace,
+            pod,
+            uid: current,
+          });
+        return;
+      }
       if (undo.drain) {
         const bound = drainBoundMs(run.plan);
         await callActivity(

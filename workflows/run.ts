@@ -80,7 +80,7 @@ export interface Undo {
   proveServing: boolean;
   /** Each restart is preceded by a drain (false for runs from before drains). */
   drain: boolean;
-  /** Pods taken out of their Service by a drain: they must be restarted to come back. */
+  /** Pods taken out of their Service by a drain: compensation puts back those never evicted. */
   drainedPods: string[];
   /**
    * Past the point of no return: the old certificates are being revoked or their snapshot

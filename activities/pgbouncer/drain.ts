@@ -11,7 +11,7 @@
 // plaintext): it is out of the Service for min(bound, 5 s), long enough for the Service to stop
 // routing to it and for connect-per-query clients to finish, then evicted.
 import type { V1Pod } from '@kubernetes/client-node';
-import { COMPONENT_DRAINING, LABEL_COMPONENT } from '../../lib/api/names.js';
+import { COMPONENT_DRAINING, COMPONENT_SERVING, LABEL_COMPONENT } from '../../lib/api/names.js';
 import { classifyKubeError, getOrUndefined, isNotFound, mergePatch, type Kube } from '../../lib/kube/kube.js';
 import { listClients, type PgBouncerClient } from '../../lib/pgbouncer/admin-console.js';
 import { CONTAINER_PORT_NAME } from '../../lib/pgbouncer/desired-objects.js';
@@ -72,6 +72,34 @@ async function leaveService(kube: Kube, t: DrainTarget): Promise<V1Pod | undefin
   } catch (err) {
     const code = classifyKubeError(err).code;
     if (isNotFound(err) || code === 409 || code === 422) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Undoes a drain whose eviction never came (compensation): the same incarnation still runs the old
+ * configuration, so it only needs to be selected by its Service again. True when it was relabelled.
+ */
+export async function returnPodToService(
+  kube: Kube,
+  t: { namespace: string; pod: string; uid: string },
+): Promise<boolean> {
+  const pod = await getOrUndefined(() => kube.core.readNamespacedPod({ name: t.pod, namespace: t.namespace }));
+  if (!pod || pod.metadata?.uid !== t.uid || pod.metadata?.labels?.[LABEL_COMPONENT] !== COMPONENT_DRAINING)
+    return false;
+  try {
+    await kube.core.patchNamespacedPod(
+      {
+        name: t.pod,
+        namespace: t.namespace,
+        body: { metadata: { uid: t.uid, labels: { [LABEL_COMPONENT]: COMPONENT_SERVING } } },
+      },
+      mergePatch,
+    );
+    return true;
+  } catch (err) {
+    const code = classifyKubeError(err).code;
+    if (isNotFound(err) || code === 409 || code === 422) return false;
     throw err;
   }
 }

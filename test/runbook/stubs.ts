@@ -77,6 +77,7 @@ export function happyPath(plan: Plan, restarted = new Set<string>()): { [K in Ac
       clientsLeft: 0,
       elapsedMs: 5,
     }),
+    returnPodToService: async () => true,
     verifyServedCertificate: serving,
     reloadPodAndWaitServing: async (target) => ({ ...(await serving(target)), reloads: 1 }),
   };
