@@ -8,6 +8,7 @@ import type { PgBouncer } from '../../lib/api/types.js';
 import type { Kube } from '../../lib/kube/kube.js';
 import type { AdminConnection } from '../../lib/pgbouncer/admin-console.js';
 import { TLS_CA_KEY, TLS_CERT_KEY, TLS_KEY_KEY } from '../../lib/pgbouncer/paths.js';
+import { effectiveSslMode } from '../../lib/pgbouncer/tls-settings.js';
 import type { Snapshot } from '../kubernetes/snapshot.js';
 import { assertSecretOurs, readSecret, unb64 } from '../kubernetes/secrets.js';
 
@@ -25,16 +26,16 @@ export type AdminAccess = Pick<AdminConnection, 'user' | 'password' | 'tls'>;
 
 const pemBlocks = (pem: string) => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 
-async function snapshotCa(kube: Kube, pb: PgBouncer, t: AdminAccessTarget): Promise<string> {
-  if (!t.snapshot) return '';
+async function readSnapshotOf(kube: Kube, pb: PgBouncer, t: AdminAccessTarget): Promise<Snapshot | undefined> {
+  if (!t.snapshot) return undefined;
   const secret = await assertSecretOurs(kube, t.namespace, t.snapshot, {
     name: pb.metadata.name!,
     uid: pb.metadata.uid!,
   }).catch(() => undefined);
-  if (!secret) return '';
-  const snapshot = JSON.parse(unb64(secret.data?.['snapshot.json'])) as Snapshot;
-  return unb64(snapshot.secrets[certificateSecretName(pb, 'server')]?.data?.[TLS_CA_KEY]);
+  return secret ? (JSON.parse(unb64(secret.data?.['snapshot.json'])) as Snapshot) : undefined;
 }
+
+const checksClientCertificates = (mode: string) => mode === 'verify-ca' || mode === 'verify-full';
 
 export async function adminAccess(kube: Kube, pb: PgBouncer, t: AdminAccessTarget): Promise<AdminAccess> {
   const authSecret = await readSecret(kube, t.namespace, authSecretName(pb));
@@ -44,15 +45,24 @@ export async function adminAccess(kube: Kube, pb: PgBouncer, t: AdminAccessTarge
   };
   const server = await readSecret(kube, t.namespace, certificateSecretName(pb, 'server'));
   const staged = await Promise.all((t.staging ?? []).map((name) => readSecret(kube, t.namespace, name)));
+  const snapshot = await readSnapshotOf(kube, pb, t);
   const cas = [
     unb64(server?.data?.[TLS_CA_KEY]),
-    await snapshotCa(kube, pb, t),
+    unb64(snapshot?.secrets[certificateSecretName(pb, 'server')]?.data?.[TLS_CA_KEY]),
     ...staged.map((s) => unb64(s?.data?.[TLS_CA_KEY])),
   ];
   const caBundle = [...new Set(cas.flatMap(pemBlocks))].join('\n');
   if (!caBundle) return login;
-  // verify-ca/verify-full demand a client certificate: the pooler's own (CN = the admin user).
-  const client = await readSecret(kube, t.namespace, certificateSecretName(pb, 'client'));
+  // The pooler's own client certificate (CN = the admin user) only where the pod demands one
+  // (verify-ca/verify-full, before or after the change): PgBouncer checks a presented certificate
+  // against its CA even under require, so a certificate from a new CA, shown to a pod that still
+  // trusts the old one, would fail the handshake.
+  const snapshotMode = snapshot
+    ? effectiveSslMode({ ...pb, spec: { ...pb.spec, ...snapshot.pgbouncerSpec } } as PgBouncer)
+    : 'disable';
+  const client = [effectiveSslMode(pb), snapshotMode].some(checksClientCertificates)
+    ? await readSecret(kube, t.namespace, certificateSecretName(pb, 'client'))
+    : undefined;
   const clientTls = client?.data?.[TLS_KEY_KEY]
     ? { certPem: unb64(client.data[TLS_CERT_KEY]), keyPem: unb64(client.data[TLS_KEY_KEY]) }
     : {};

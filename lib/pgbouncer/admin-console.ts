@@ -112,6 +112,20 @@ async function adminCommand(
     const result = await client.query(command);
     return (result.rows ?? []) as Record<string, unknown>[];
   } finally {
-    await client.end().catch(() => undefined);
+    await closeWithin(client, conn.timeoutMs ?? 2_000);
   }
+}
+
+/**
+ * Ends the client, but never waits longer than `ms`: after a handshake the pooler refused (a
+ * client certificate it does not trust), pg's end() may never settle, and an activity stuck
+ * there would neither finish nor see its cancellation.
+ */
+async function closeWithin(client: pg.Client, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([client.end().catch(() => undefined), gaveUp]);
+  clearTimeout(timer);
 }
