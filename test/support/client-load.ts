@@ -32,6 +32,8 @@ export interface LoadCounts {
   heldFailedQueries: number;
   droppedSessions: number;
   dropped: DroppedSession[];
+  /** Connects whose TLS negotiation was repeated (see connectPreferTls): not failures. */
+  renegotiated: number;
   /** The first few distinct errors, for the report. */
   errors: string[];
 }
@@ -45,21 +47,35 @@ const NO_SSL = /does not support SSL/i;
 const RETRY_MS = 200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Connects with TLS when offered (sslmode=prefer); rejects with the connect error otherwise. */
-async function connectPreferTls(target: LoadTarget): Promise<pg.Client> {
-  for (const ssl of [{ rejectUnauthorized: false }, false] as const) {
-    const client = new pg.Client({ ...target, ssl, connectionTimeoutMillis: 3_000, query_timeout: 10_000 });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      return client;
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      if (ssl && NO_SSL.test((err as Error).message)) continue;
-      throw err;
+const SSL_REQUIRED = /SSL required/i;
+
+/**
+ * Connects with TLS when offered (sslmode=prefer); rejects with the connect error otherwise.
+ * libpq's prefer falls back to plain on the same TCP connection; pg cannot, so its plain retry is a
+ * new connection, which the Service may send to another pod — one that requires TLS while the
+ * first one offered none (pods mid-change). That is an artifact of this client, not of the pooler:
+ * the negotiation is tried again at once (at most 3 TCP connections) and counted in `renegotiated`.
+ */
+async function connectPreferTls(target: LoadTarget, counts: LoadCounts): Promise<pg.Client> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    for (const ssl of [{ rejectUnauthorized: false }, false] as const) {
+      const client = new pg.Client({ ...target, ssl, connectionTimeoutMillis: 3_000, query_timeout: 10_000 });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        return client;
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        lastError = err;
+        if (ssl && NO_SSL.test((err as Error).message)) continue; // offered no TLS: plain next
+        if (!ssl && SSL_REQUIRED.test((err as Error).message)) break; // another pod: negotiate again
+        throw err;
+      }
     }
+    counts.renegotiated++;
   }
-  throw new Error('unreachable');
+  throw lastError;
 }
 
 export function startClientLoad(
@@ -75,6 +91,7 @@ export function startClientLoad(
     heldFailedQueries: 0,
     droppedSessions: 0,
     dropped: [],
+    renegotiated: 0,
     errors: [],
   };
   const noteError = (what: string, err: unknown) => {
@@ -87,7 +104,7 @@ export function startClientLoad(
     while (running) {
       let client: pg.Client;
       try {
-        client = await connectPreferTls(target);
+        client = await connectPreferTls(target, counts);
       } catch (err) {
         counts.failedConnects++;
         noteError('holder connect', err);
@@ -122,7 +139,7 @@ export function startClientLoad(
     while (running) {
       let client: pg.Client;
       try {
-        client = await connectPreferTls(target);
+        client = await connectPreferTls(target, counts);
       } catch (err) {
         counts.failedConnects++;
         noteError('connect', err);
