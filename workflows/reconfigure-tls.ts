@@ -356,7 +356,7 @@ async function restartPod(run: Rollout, i: number, pod: PodPlan, uid: string): P
 /**
  * Graceful drain before the eviction: the pod leaves its Service, new connections stop, and its
  * sessions get until the drain bound to end (README "Drain"). Registered in undo first: a pod
- * drained but never evicted is out of its Service, so compensation restarts it.
+ * drained but never evicted is out of its Service, so compensation puts it back.
  */
 async function drainPod(run: Rollout, i: number, pod: PodPlan, uid: string): Promise<void> {
   run.progress.pods[i].status = 'draining';
