@@ -20,6 +20,7 @@ import { takeSnapshot } from './kubernetes/snapshot.js';
 import { claimTurn, releaseTurn, renewTurn, type TurnOutcome } from './kubernetes/turn.js';
 import { requestOfWorkflowId } from '../workflows/ids.js';
 import { waitUntilPodServes, type ServingCheck, type ServingTarget } from './pgbouncer/served-certificate.js';
+import { drainPod, returnPodToService, type DrainResult, type DrainTarget } from './pgbouncer/drain.js';
 import type { RenewalPlan } from '../lib/renewal/policy.js';
 import { createCertificateMetrics } from './metrics/certificates.js';
 import {
@@ -194,6 +195,14 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
           timeoutMs: config.servedCertificateTimeoutMs,
         }),
       );
+    },
+    /** Before a restart: out of the Service, then wait (bounded) until the sessions on the pod end. */
+    async drainPod(target: DrainTarget): Promise<DrainResult> {
+      return asActivity(`drain pod ${target.pod}`, () => drainPod(kube, target, activityWaitHooks(target.pgbouncer)));
+    },
+    /** Compensation: a pod drained but never evicted is selected by its Service again. */
+    async returnPodToService(target: { namespace: string; pod: string; uid: string }): Promise<boolean> {
+      return asActivity(`return pod ${target.pod} to its Service`, () => returnPodToService(kube, target));
     },
     /** Hot reload: RELOAD through the admin console until the pod serves the intended certificate. */
     async reloadPodAndWaitServing(target: Omit<ServingTarget, 'reload'>): Promise<ServingCheck> {

@@ -34,8 +34,8 @@ export interface Config {
   /** Interval of the provisioner's periodic resync, in ms. */
   resyncIntervalMs: number;
   /**
-   * Reload PgBouncer (admin console RELOAD) instead of restarting the pod when a request only
-   * changes certificate contents under the same CA. PGBTLS_HOT_RELOAD=false restarts every pod.
+   * Reload PgBouncer (admin console RELOAD) instead of restarting the pod wherever the planner's
+   * table allows it (lib/planner/pods.ts). PGBTLS_HOT_RELOAD=false restarts every pod.
    */
   hotReload: boolean;
   /**

@@ -10,6 +10,7 @@ import {
 import { FAILURE_TYPES } from '../lib/failure-types.js';
 import type { ReconfigureTLSResult } from './reconfigure-tls.js';
 import { describeFailure } from './failures.js';
+import { drainBoundMs, drainTarget } from './drain.js';
 import { compensationOptions, compensationPodOptions } from './options.js';
 import { callActivity, conditionUpdate, countOutcome, describeServing, type Rollout } from './run.js';
 
@@ -380,32 +381,68 @@ function proveRestoredBounded(
 /** Restarts (newest first) the pods the roll restarted, and reloads the reloaded ones; each proven. */
 async function rollBackPodsBounded(run: Rollout, tryTo: Attempt): Promise<void> {
   const { undo } = run;
-  const { namespace } = run.plan.pgbouncer;
-  for (const { pod, uidBefore } of [...undo.touchedPods].reverse()) {
-    let rolledBack = false; // a retried attempt must not restart the pod a second time
-    const restarted = await tryTo(
-      `restart pod ${pod} with the restored configuration`,
-      `kubectl -n ${namespace} delete pod ${pod}`,
-      async (options, podOptions) => {
-        if (rolledBack) return;
-        const current = await callActivity(options, `read pod ${pod}`, 'readPodUid', namespace, pod);
-        if (!current || current === uidBefore) return; // gone, or never restarted: nothing to undo
-        await callActivity(podOptions, `roll back pod ${pod}`, 'evictPodAndWaitReady', {
-          namespace,
-          pod,
-          uid: current,
-        });
-        rolledBack = true;
-        markRolledBack(run, pod);
-        await note(run, `CompensateRollbackPod--${pod}`, `restarted pod ${pod} with the restored configuration`);
-      },
-      { goneIsDone: true },
-    );
-    if (restarted && rolledBack && undo.proveServing)
-      await proveRestoredBounded(run, tryTo, pod, 'verifyServedCertificate');
+  // A pod whose TLS a RELOAD turned off has no verified admin path back: it is restarted instead.
+  const restartReloaded = undo.drain && !run.plan.tlsAfter;
+  const toRestart = [
+    ...undo.touchedPods,
+    ...(restartReloaded ? undo.reloadedPods.map((pod) => ({ pod, uidBefore: '' })) : []),
+  ];
+  for (const { pod, uidBefore } of [...toRestart].reverse()) {
+    const restarted = await restartWithRestored(run, tryTo, pod, uidBefore);
+    if (restarted && undo.proveServing) await proveRestoredBounded(run, tryTo, pod, 'verifyServedCertificate');
   }
+  if (restartReloaded) return;
   // Reloaded pods read the restored files on their next RELOAD.
   for (const pod of [...undo.reloadedPods].reverse()) {
     if (await proveRestoredBounded(run, tryTo, pod, 'reloadPodAndWaitServing')) markRolledBack(run, pod);
   }
+}
+
+/**
+ * Restarts one pod with the restored configuration (drained first in runs that drain): a pod the
+ * roll restarted, or one it drained, or reloaded to no TLS. True when it was restarted now.
+ */
+async function restartWithRestored(run: Rollout, tryTo: Attempt, pod: string, uidBefore: string): Promise<boolean> {
+  const { undo } = run;
+  const { namespace } = run.plan.pgbouncer;
+  const drained = undo.drainedPods.includes(pod);
+  let rolledBack = false; // a retried attempt must not restart the pod a second time
+  const done = await tryTo(
+    `restart pod ${pod} with the restored configuration`,
+    `kubectl -n ${namespace} delete pod ${pod}`,
+    async (options, podOptions) => {
+      if (rolledBack) return;
+      const current = await callActivity(options, `read pod ${pod}`, 'readPodUid', namespace, pod);
+      if (!current) return; // gone: nothing to undo
+      if (current === uidBefore) {
+        // Never restarted: it runs the old configuration; a drain is undone by its Service label.
+        if (drained)
+          await callActivity(options, `return pod ${pod} to its Service`, 'returnPodToService', {
+            namespace,
+            pod,
+            uid: current,
+          });
+        return;
+      }
+      if (undo.drain) {
+        const bound = drainBoundMs(run.plan);
+        await callActivity(
+          podOptions,
+          `drain pod ${pod} (rollback): out of the Service, sessions get up to ${Math.round(bound / 1000)} s`,
+          'drainPod',
+          drainTarget(run, pod, current),
+        );
+      }
+      await callActivity(podOptions, `roll back pod ${pod}`, 'evictPodAndWaitReady', {
+        namespace,
+        pod,
+        uid: current,
+      });
+      rolledBack = true;
+      markRolledBack(run, pod);
+      await note(run, `CompensateRollbackPod--${pod}`, `restarted pod ${pod} with the restored configuration`);
+    },
+    { goneIsDone: true },
+  );
+  return done && rolledBack;
 }

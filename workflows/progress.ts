@@ -4,7 +4,7 @@ import { defineQuery } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export type PodProgressStatus =
-  'pending' | 'restarting' | 'reloading' | 'verifying' | 'done' | 'rolled-back' | 'failed';
+  'pending' | 'draining' | 'restarting' | 'reloading' | 'verifying' | 'done' | 'rolled-back' | 'failed';
 
 export interface Progress {
   stage: string;

@@ -20,6 +20,7 @@ import { compensate, completeCommitted } from './compensate.js';
 import { describeFailure } from './failures.js';
 import { compensationOptions, forwardOptions, podWaitOptions } from './options.js';
 import { SEARCH_ATTRIBUTES } from './progress.js';
+import { describeDrain, drainBoundMs, drainTarget } from './drain.js';
 import {
   callActivity,
   conditionUpdate,
@@ -242,6 +243,8 @@ async function roll(run: Rollout): Promise<void> {
   const uids = await callActivity(forwardOptions, 'list pods to restart', 'listPodUids', plan);
   // Histories recorded before served-certificate checks and hot reload replay without them.
   undo.proveServing = patched('verify-served-certificate');
+  // Runs from before drains evict at once; new runs take each pod out of its Service first.
+  undo.drain = undo.proveServing && patched('drain-before-restart');
   if (!undo.proveServing) run.progress.pods.forEach((p) => (p.method = 'restart')); // before hot reload existed
   showRoll(run);
   // A scale during the operation ends it cleanly (rolled back, "retry after scaling"): new pods
@@ -282,7 +285,9 @@ function showRoll(run: Rollout): void {
 function intendedServing(run: Rollout, pod: string) {
   const { namespace, name: pgbouncer } = run.plan.pgbouncer;
   const fingerprintSha256 = run.minted.find((m) => m.alias === 'server')?.fingerprintSha256;
-  return { namespace, pgbouncer, pod, tls: run.plan.tlsAfter, fingerprintSha256 };
+  // The snapshot and staging Secrets hold the other CAs the admin console may be served under.
+  const admin = run.undo.drain ? { snapshot: run.undo.snapshot, staging: run.undo.staging } : {};
+  return { namespace, pgbouncer, pod, tls: run.plan.tlsAfter, fingerprintSha256, ...admin };
 }
 
 /** Hot reload: RELOAD through the admin console until the pod serves the new certificate. */
@@ -312,6 +317,7 @@ async function restartPod(run: Rollout, i: number, pod: PodPlan, uid: string): P
   run.progress.pods[i].status = 'restarting';
   showRoll(run);
   run.undo.touchedPods.push({ pod: pod.name, uidBefore: uid });
+  if (run.undo.drain) await drainPod(run, i, pod, uid);
   await run.status(
     conditionUpdate(`EvictPod--${pod.name}`, true, 'EvictPod', `evicting pod ${pod.name} (uid ${uid})`),
     `record eviction of ${pod.name}`,
@@ -344,6 +350,30 @@ async function restartPod(run: Rollout, i: number, pod: PodPlan, uid: string): P
       `pod ${pod.name} is Ready again (uid ${result.newUid})${served}`,
     ),
     `record ${pod.name} Ready`,
+  );
+}
+
+/**
+ * Graceful drain before the eviction: the pod leaves its Service, new connections stop, and its
+ * sessions get until the drain bound to end (README "Drain"). Registered in undo first: a pod
+ * drained but never evicted is out of its Service, so compensation puts it back.
+ */
+async function drainPod(run: Rollout, i: number, pod: PodPlan, uid: string): Promise<void> {
+  run.progress.pods[i].status = 'draining';
+  showRoll(run);
+  run.undo.drainedPods.push(pod.name);
+  const bound = drainBoundMs(run.plan);
+  const drained = await step(run, `DrainPod--${pod.name}`, () =>
+    callActivity(
+      podWaitOptions,
+      `drain pod ${pod.name}: out of the Service, sessions get up to ${Math.round(bound / 1000)} s`,
+      'drainPod',
+      drainTarget(run, pod.name, uid),
+    ),
+  );
+  await run.status(
+    conditionUpdate(`DrainPod--${pod.name}`, true, 'DrainPod', describeDrain(drained)),
+    `record ${pod.name} drained`,
   );
 }
 

@@ -78,6 +78,10 @@ export interface Undo {
   reloadedPods: string[];
   /** Pods are proven to serve what was meant (false only for runs from before those checks). */
   proveServing: boolean;
+  /** Each restart is preceded by a drain (false for runs from before drains). */
+  drain: boolean;
+  /** Pods taken out of their Service by a drain: compensation puts back those never evicted. */
+  drainedPods: string[];
   /**
    * Past the point of no return: the old certificates are being revoked or their snapshot
    * deleted, so a fault from here on completes the change instead of undoing it.
@@ -128,6 +132,8 @@ export function startRollout(run: Run, plan: Plan, limits: StepLimits, bounded: 
     touchedPods: [],
     reloadedPods: [],
     proveServing: false,
+    drain: false,
+    drainedPods: [],
     committed: false,
   };
   return { ...run, bounded, plan, limits, undo, minted: [], restartedPods: [], servedChecks: [] };

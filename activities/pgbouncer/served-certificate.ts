@@ -10,10 +10,11 @@ import { describeCertificate } from '../../lib/certificates/index.js';
 import { getOrUndefined, type Kube } from '../../lib/kube/kube.js';
 import { reloadPgBouncer, type AdminConnection } from '../../lib/pgbouncer/admin-console.js';
 import { probeServedTls, type ServedTls } from '../../lib/pgbouncer/tls-probe.js';
-import { authSecretName, certificateSecretName, governingServiceName } from '../../lib/api/names.js';
+import { certificateSecretName, governingServiceName } from '../../lib/api/names.js';
+import { adminAccess } from './admin-access.js';
 import { CONTAINER_PORT_NAME } from '../../lib/pgbouncer/desired-objects.js';
 import { effectiveSslMode } from '../../lib/pgbouncer/tls-settings.js';
-import { TLS_CA_KEY, TLS_CERT_KEY, TLS_KEY_KEY } from '../../lib/pgbouncer/paths.js';
+import { TLS_CA_KEY, TLS_CERT_KEY } from '../../lib/pgbouncer/paths.js';
 import { readPgBouncer } from '../kubernetes/pause.js';
 import { FAILURE_TYPES } from '../../lib/failure-types.js';
 import { objectGone } from '../failures.js';
@@ -28,8 +29,11 @@ export interface ServingTarget {
   tls: boolean;
   /** The leaf it must serve; absent: whatever the server certificate Secret holds now. */
   fingerprintSha256?: string;
-  /** Send RELOAD through the admin console before probing. */
+  /** Send RELOAD through the admin console until the pod serves what was intended. */
   reload: boolean;
+  /** The request's snapshot Secret and staging Secrets: more CAs the admin console may be served under. */
+  snapshot?: string;
+  staging?: string[];
 }
 
 export interface ServingCheck {
@@ -50,11 +54,9 @@ async function expectation(kube: Kube, t: ServingTarget) {
   const pb = await readPgBouncer(kube, t.namespace, t.pgbouncer);
   if (!pb) throw objectGone(`PgBouncer ${t.namespace}/${t.pgbouncer} is gone`);
   const hostname = `${t.pod}.${governingServiceName(t.pgbouncer)}.${t.namespace}.svc`;
-  const authSecret = await readSecret(kube, t.namespace, authSecretName(pb));
-  const admin = {
-    user: unb64(authSecret?.data?.username) || 'pgbouncer',
-    password: unb64(authSecret?.data?.password),
-  };
+  // The admin console is reached over TLS the pod serves now, which may be what it served before
+  // the change (a RELOAD that turns TLS off, or one that rolls a new CA back).
+  const admin = await adminAccess(kube, pb, t);
   // What the configuration means, not whether certificates exist: sslMode disable keeps the
   // certificates mounted, yet the pooler answers the SSLRequest with N.
   if (!t.tls || effectiveSslMode(pb) === 'disable') return { pb, hostname, admin, tls: undefined };
@@ -68,11 +70,7 @@ async function expectation(kube: Kube, t: ServingTarget) {
     );
   }
   const fingerprintSha256 = t.fingerprintSha256 ?? describeCertificate(certPem, serverSecretName).fingerprintSha256;
-  const client = await readSecret(kube, t.namespace, certificateSecretName(pb, 'client'));
-  const adminTls = client?.data?.[TLS_KEY_KEY]
-    ? { certPem: unb64(client.data[TLS_CERT_KEY]), keyPem: unb64(client.data[TLS_KEY_KEY]) }
-    : undefined;
-  return { pb, hostname, admin, tls: { fingerprintSha256, caBundle, serverSecretName, adminTls } };
+  return { pb, hostname, admin, tls: { fingerprintSha256, caBundle, serverSecretName } };
 }
 
 function podAddress(pod: V1Pod | undefined): { address: string; port: number } | undefined {
@@ -122,23 +120,6 @@ export async function waitUntilPodServes(
       why = 'is not Ready or has no address';
     } else {
       try {
-        if (target.reload && Date.now() - lastReload >= RELOAD_EVERY_MS) {
-          // Verified against the CA the pod should serve, for its own name: no password to anyone else.
-          const conn: AdminConnection = {
-            ...at,
-            ...want.admin,
-            tls: want.tls && {
-              ...want.tls.adminTls,
-              caBundle: want.tls.caBundle,
-              hostnames: [want.hostname, `${target.pgbouncer}.${target.namespace}.svc`],
-            },
-          };
-          await reloadPgBouncer(conn);
-          reloads++;
-          lastReload = Date.now();
-          // A heartbeat between RELOAD and the probe: each stays far below the heartbeat timeout.
-          hooks.progress({ phase: 'reloaded; probing' });
-        }
         const served = await probeServedTls({
           ...at,
           hostname: want.hostname,
@@ -164,7 +145,25 @@ export async function waitUntilPodServes(
           };
         }
         why = wrong;
+        // RELOAD only while the pod serves the wrong thing: once it stops offering TLS (a removal),
+        // there is no verified admin path left, and none is needed.
+        if (target.reload && Date.now() - lastReload >= RELOAD_EVERY_MS) {
+          if (!served.offered) {
+            throw ApplicationFailure.nonRetryable(
+              `pod ${target.pod} ${wrong}: it cannot be reloaded without a verified TLS admin path; restart it (kubectl -n ${target.namespace} delete pod ${target.pod})`,
+              FAILURE_TYPES.servedCertificateMismatch,
+            );
+          }
+          // Verified against the CAs the pod may serve, for its own name: no password to anyone else.
+          const conn: AdminConnection = { ...at, ...want.admin };
+          await reloadPgBouncer(conn);
+          reloads++;
+          lastReload = Date.now();
+          // A heartbeat between RELOAD and the next probe: each stays far below the heartbeat timeout.
+          hooks.progress({ phase: 'reloaded; probing' });
+        }
       } catch (err) {
+        if (err instanceof ApplicationFailure) throw err;
         why = `cannot be probed at ${at.address}:${at.port}: ${(err as Error).message}`;
       }
     }

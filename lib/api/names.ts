@@ -62,5 +62,19 @@ export function selectorLabels(pbName: string): Record<string, string> {
 
 /** Labels on every object the provisioner makes. */
 export function objectLabels(pbName: string): Record<string, string> {
-  return { ...selectorLabels(pbName), [LABEL_COMPONENT]: 'connection-pooler' };
+  return { ...selectorLabels(pbName), [LABEL_COMPONENT]: COMPONENT_SERVING };
+}
+
+export const COMPONENT_SERVING = 'connection-pooler';
+/**
+ * The component label of a pod being drained before its restart. The primary Service selects
+ * serviceSelectorLabels, which include the component, so it stops sending the pod new connections
+ * (a real EndpointSlice controller and kube-proxy honour that, as the stand-in's proxy does),
+ * while the StatefulSet, whose selector lacks the component, keeps owning the pod.
+ */
+export const COMPONENT_DRAINING = 'connection-pooler-draining';
+
+/** What the primary Service selects: every label of a serving pod (the drain changes one). */
+export function serviceSelectorLabels(pbName: string): Record<string, string> {
+  return objectLabels(pbName);
 }

@@ -55,6 +55,39 @@ export function verifiedTlsOptions(tls: AdminTls) {
 
 /** Sends RELOAD over verified TLS; resolves once PgBouncer has acknowledged it. */
 export async function reloadPgBouncer(conn: AdminConnection): Promise<void> {
+  await adminCommand(conn, 'RELOAD');
+}
+
+/** One client of the pooler as `SHOW CLIENTS` lists it. */
+export interface PgBouncerClient {
+  /** One connection: PgBouncer's pointer and the client's address (a freed pointer is reused). */
+  id: string;
+  database: string;
+  user: string;
+  state: string;
+  /** Linked to a server connection: a transaction (or, in session mode, a session) is in flight. */
+  linked: boolean;
+}
+
+/** The pooler's client connections, the admin console's own excluded. */
+export async function listClients(conn: AdminConnection): Promise<PgBouncerClient[]> {
+  const rows = await adminCommand(conn, 'SHOW CLIENTS');
+  return rows
+    .filter((r) => r.database !== 'pgbouncer')
+    .map((r) => ({
+      id: `${String(r.ptr)}/${String(r.addr)}:${String(r.port)}`,
+      database: String(r.database),
+      user: String(r.user),
+      state: String(r.state),
+      linked: Boolean(r.link),
+    }));
+}
+
+/** Runs one admin console command over verified TLS; refuses without a CA and host names to verify. */
+async function adminCommand(
+  conn: AdminConnection,
+  command: 'RELOAD' | 'SHOW CLIENTS',
+): Promise<Record<string, unknown>[]> {
   if (!conn.tls?.caBundle || conn.tls.hostnames.length === 0) {
     throw new UnverifiedAdminPeerError(
       `not sending the admin password to ${conn.address}:${conn.port}: no CA and host name to verify the pod against (a pooler without TLS is restarted, not reloaded)`,
@@ -75,8 +108,24 @@ export async function reloadPgBouncer(conn: AdminConnection): Promise<void> {
   client.on('error', () => undefined);
   try {
     await client.connect();
-    await client.query('RELOAD');
+    // The admin console speaks only the simple query protocol.
+    const result = await client.query(command);
+    return (result.rows ?? []) as Record<string, unknown>[];
   } finally {
-    await client.end().catch(() => undefined);
+    await closeWithin(client, conn.timeoutMs ?? 2_000);
   }
+}
+
+/**
+ * Ends the client, but never waits longer than `ms`: after a handshake the pooler refused (a
+ * client certificate it does not trust), pg's end() may never settle, and an activity stuck
+ * there would neither finish nor see its cancellation.
+ */
+async function closeWithin(client: pg.Client, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([client.end().catch(() => undefined), gaveUp]);
+  clearTimeout(timer);
 }

@@ -20,6 +20,7 @@ import {
   governingServiceName,
   objectLabels,
   selectorLabels,
+  serviceSelectorLabels,
   userlistSecretName,
 } from '../api/names.js';
 import { CLIENT_TLS_DIR, CONFIG_DIR, CONFIG_FILE_KEY, SECRET_DIR, SERVER_TLS_DIR, USERLIST_KEY } from './paths.js';
@@ -178,7 +179,8 @@ export function desiredObjects(pb: PgBouncer, iniText: string, userlistText: str
     metadata: metadata(name),
     spec: {
       type: 'ClusterIP',
-      selector: selectorLabels(name),
+      // Not the StatefulSet's selector: a pod being drained keeps its owner but leaves the Service.
+      selector: serviceSelectorLabels(name),
       ports: [{ name: 'primary', port, targetPort: CONTAINER_PORT_NAME, protocol: 'TCP' }],
     },
   };

@@ -97,8 +97,9 @@ export function describePlan(plan: Plan): string {
 
   lines.push('', 'Pods, one at a time, highest ordinal first:');
   if (plan.pods.length === 0) lines.push('  none');
+  const drain = plan.drainBoundMs ? `drain up to ${formatDuration(plan.drainBoundMs)}, then eviction` : 'eviction';
   for (const p of plan.pods) {
-    lines.push(`  ${p.name}: ${p.method === 'reload' ? 'reload (RELOAD, no restart)' : 'restart (eviction)'}`);
+    lines.push(`  ${p.name}: ${p.method === 'reload' ? 'reload (RELOAD, no restart)' : `restart (${drain})`}`);
   }
 
   const deadline = plan.stepTimeoutMs ? `at most ${formatDuration(plan.stepTimeoutMs)} each` : 'no deadline';

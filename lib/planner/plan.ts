@@ -7,7 +7,7 @@ import { effectiveSslMode } from '../pgbouncer/render-ini.js';
 import { planCertificate } from './certificates.js';
 import { problemOf, uniqueErrors } from './field-errors.js';
 import { mintsCertificates, replacesCertificates, sameIssuer } from './intent.js';
-import { canReload, forceRestartRequested, planPods } from './pods.js';
+import { drainBoundOf, forceRestartRequested, planPods, podMethod } from './pods.js';
 import { pgbouncerObject, resolve, type PgBouncerInput, type ResolvedCertificate } from './resolve.js';
 import { checkSecretOwnership } from './ownership.js';
 import { checkSigningPolicy } from './signing-policy.js';
@@ -103,18 +103,14 @@ export function planReconfigureTLS(live: LiveState, options: PlanOptions = {}): 
   });
   if (ownership.length) return { ok: false, errors: uniqueErrors(ownership) };
 
-  const method = canReload({
+  const { method } = podMethod({
     hotReload: options.hotReload === true && !forceRestartRequested(live.request.annotations),
     intent,
     tlsBefore,
+    sslModeBefore,
     caChanges: anyCaChange,
-    sslModeChanges: sslMode !== sslModeBefore,
-    authTypeChanges:
-      tls.clientAuthMode !== undefined && tls.clientAuthMode !== (pb.spec.connectionPool?.authType ?? 'md5'),
     secretNameChanges: renamed.length > 0,
-  })
-    ? 'reload'
-    : 'restart';
+  });
   const pods = planPods(live.pods, method);
 
   const caBundleDuringRoll = intent === 'change-issuer' || (tlsBefore && anyCaChange) ? 'old+new' : 'new';
@@ -151,6 +147,9 @@ export function planReconfigureTLS(live: LiveState, options: PlanOptions = {}): 
       warnings,
       // Validation has checked spec.timeout; this is the one place it becomes milliseconds.
       stepTimeoutMs: live.request.spec.timeout ? parseDuration(live.request.spec.timeout, 'spec.timeout') : 0,
+      drainBoundMs: drainBoundOf(
+        live.request.spec.timeout ? parseDuration(live.request.spec.timeout, 'spec.timeout') : 0,
+      ),
       maxRetries: live.request.spec.maxRetries ?? DEFAULT_MAX_RETRIES,
     },
   };

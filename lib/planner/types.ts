@@ -157,6 +157,8 @@ export interface Plan {
   stepTimeoutMs: number;
   /** spec.maxRetries: how often a failed step is tried again before the request fails. */
   maxRetries: number;
+  /** How long the drain before each restart waits for the pod's sessions (absent in plans made before drains). */
+  drainBoundMs?: number;
 }
 
 export interface FieldError {

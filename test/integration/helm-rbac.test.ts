@@ -338,6 +338,8 @@ describe.each([{ mode: 'cluster' as const }, { mode: 'namespaced' as const }])(
       expect(
         await canI(kubeconfigs.worker, { verb: 'create', resource: 'pods', subresource: 'eviction', namespace: app }),
       ).toBe(true);
+      // The drain relabels a pod so its Service no longer selects it.
+      expect(await canI(kubeconfigs.worker, { verb: 'patch', resource: 'pods', namespace: app })).toBe(true);
       expect(
         await canI(kubeconfigs.worker, { verb: 'get', resource: 'secrets', namespace: CLUSTER_RESOURCE_NAMESPACE }),
       ).toBe(true);

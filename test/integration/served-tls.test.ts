@@ -271,6 +271,23 @@ describe('real pgbouncer pods, real PostgreSQL', () => {
     }
     const paused = (await readPgBouncer(namespace, pb)).status?.conditions?.find((c) => c.type === 'Paused');
     expect(paused?.status ?? 'False').toBe('False');
+    // A kubelet that stopped syncing is mended by a new incarnation (the fault was for one only);
+    // the later intents reload pb-1, so it must follow its Secrets again.
+    const frozen = (await pods())['pb-1'];
+    await kube.core.deleteNamespacedPod({ name: 'pb-1', namespace });
+    await eventually(
+      async () => {
+        const pod = await kube.core.readNamespacedPod({ name: 'pb-1', namespace });
+        return (
+          pod.metadata?.uid !== frozen.uid &&
+          pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+        );
+      },
+      { what: 'pb-1 restarted without the fault', timeoutMs: 60_000 },
+    );
+    await eventually(async () => (await readPgBouncer(namespace, pb)).status?.phase === 'Ready', {
+      what: `${pb} Ready again`,
+    });
   });
 
   test('change issuer: verify-full with the new CA succeeds through each pod; the old CA alone no longer verifies', async () => {

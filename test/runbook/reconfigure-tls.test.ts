@@ -182,7 +182,7 @@ function expectCleanFailure(run: Awaited<ReturnType<typeof runRequest>>, { pause
 // ---- the happy paths ----
 
 describe('a request that succeeds', () => {
-  test('add TLS: pause, snapshot, mint, swap, restart and verify each pod (highest ordinal first), finish', async () => {
+  test('add TLS: pause, snapshot, mint, swap, drain, restart and verify each pod (highest ordinal first), finish', async () => {
     const plan = addPlan();
     const run = await runRequest(plan);
     expect(run.failure).toBeUndefined();
@@ -205,7 +205,7 @@ describe('a request that succeeds', () => {
       'applyNewConfiguration',
       'listPodUids',
       'checkReplicas',
-      ...['pb-2', 'pb-1', 'pb-0'].flatMap(() => ['evictPodAndWaitReady', 'verifyServedCertificate']),
+      ...['pb-2', 'pb-1', 'pb-0'].flatMap(() => ['drainPod', 'evictPodAndWaitReady', 'verifyServedCertificate']),
       'checkReplicas',
       'deleteSecrets',
       'resumePgBouncer',
@@ -217,6 +217,15 @@ describe('a request that succeeds', () => {
         .map((s) => s.phase)
         .filter(Boolean),
     ).toEqual(['Pending', 'Progressing', 'Successful']);
+    // Each drain is for the incarnation about to be evicted, bounded by the plan, shown as a condition.
+    expect(run.callsOf('drainPod').map((c) => c.args[0])).toEqual(
+      ['pb-2', 'pb-1', 'pb-0'].map((pod) =>
+        expect.objectContaining({ pod, uid: plan.pods.find((p) => p.name === pod)!.uid, boundMs: 30_000 }),
+      ),
+    );
+    expect(run.statuses().find((s) => s.condition?.type === 'DrainPod--pb-2')?.condition?.message).toBe(
+      'pod pb-2 out of the Service; 2 client(s) at the start, 0 arrived late, 0 still open after 0.0 s',
+    );
     // Staging and snapshot Secrets go once the change is done.
     expect(run.callsOf('deleteSecrets')[0].args[1]).toEqual(
       expect.arrayContaining([...plan.certificates.map((c) => c.stagingSecretName), 'pb-tls-snapshot-uid-1']),
@@ -511,7 +520,7 @@ describe('a compensation step that fails', () => {
     expect(incomplete?.condition?.message).toMatch(/restore the snapshot/);
   });
 
-  test('pods that never restarted are left alone; reloaded pods are reloaded back', async () => {
+  test('pods that never restarted are left alone (a drained one back in its Service); reloaded pods are reloaded back', async () => {
     const plan = rotateByReload();
     const reloadPlan = { ...plan, pods: [plan.pods[0], { ...plan.pods[1], method: 'restart' as const }] };
     const run = await runRequest(reloadPlan, {
@@ -521,10 +530,46 @@ describe('a compensation step that fails', () => {
     });
     expect(endedWith(run.failure)).toBe('ReconfigureTLSFailed');
     expect(run.callsOf('evictPodAndWaitReady')).toHaveLength(1); // no rollback restart of pb-1
+    // pb-1 was drained (out of its Service) before its eviction failed: it is put back, not restarted.
+    expect(run.callsOf('drainPod').map((c) => (c.args[0] as { pod: string }).pod)).toEqual(['pb-1']);
+    expect(run.callsOf('returnPodToService').map((c) => c.args[0])).toEqual([
+      { namespace: 'demo', pod: 'pb-1', uid: plan.pods[1].uid },
+    ]);
     const reloads = run.callsOf('reloadPodAndWaitServing').map((c) => c.args[0] as { pod: string; tls: boolean });
     expect(reloads).toEqual([
       expect.objectContaining({ pod: 'pb-2', tls: true }),
       expect.objectContaining({ pod: 'pb-2', tls: true }), // the rollback: plan.tlsBefore
+    ]);
+    expectCleanFailure(run, { paused: true });
+  });
+
+  test('a removal by reload rolls back by restart: with TLS off there is no admin console to reload through', async () => {
+    const plan = planOf({ tls: { remove: true }, ...withTls() }, { hotReload: true });
+    expect(plan.pods.map((p) => p.method)).toEqual(['reload', 'reload', 'reload']);
+    const run = await runRequest(plan, {
+      applyNewConfiguration: async () => [],
+      reloadPodAndWaitServing: async (target) => {
+        if (target.pod === 'pb-1')
+          throw ApplicationFailure.nonRetryable('still offers TLS', 'ServedCertificateMismatch');
+        return {
+          pod: target.pod,
+          address: '127.0.0.1:5432',
+          served: { tls: false },
+          probes: 1,
+          reloads: 1,
+          elapsedMs: 1,
+        };
+      },
+    });
+    expect(endedWith(run.failure)).toBe('ReconfigureTLSFailed');
+    expect(run.callsOf('reloadPodAndWaitServing')).toHaveLength(2); // pb-2, pb-1; none in the rollback
+    // Newest first: pb-1, then pb-2, each drained, restarted and proven to serve TLS again.
+    const pods = (name: ActivityName) => run.callsOf(name).map((c) => (c.args[0] as { pod: string }).pod);
+    expect(pods('drainPod')).toEqual(['pb-1', 'pb-2']);
+    expect(pods('evictPodAndWaitReady')).toEqual(['pb-1', 'pb-2']);
+    expect(run.callsOf('verifyServedCertificate').map((c) => c.args[0])).toEqual([
+      expect.objectContaining({ pod: 'pb-1', tls: true }),
+      expect.objectContaining({ pod: 'pb-2', tls: true }),
     ]);
     expectCleanFailure(run, { paused: true });
   });

@@ -69,6 +69,15 @@ export function happyPath(plan: Plan, restarted = new Set<string>()): { [K in Ac
       evicted: true,
       readyAfterMs: 5,
     }),
+    drainPod: async ({ pod }) => ({
+      pod,
+      method: 'admin-console' as const,
+      lateConnections: 0,
+      clientsAtStart: 2,
+      clientsLeft: 0,
+      elapsedMs: 5,
+    }),
+    returnPodToService: async () => true,
     verifyServedCertificate: serving,
     reloadPodAndWaitServing: async (target) => ({ ...(await serving(target)), reloads: 1 }),
   };

@@ -21,7 +21,7 @@ export function findKeyMaterial(text: string): string | undefined {
  * replaying. v1 (no suffix): before served-certificate checks; v2: with them and hot reload; v3:
  * bounded compensation, the point of no return, replica checks and continueAsNew while waiting.
  */
-export const HISTORY_SERIES = 'v3';
+export const HISTORY_SERIES = 'v4';
 
 export const recording = () => process.env.PGBTLS_RECORD_HISTORIES === '1';
 

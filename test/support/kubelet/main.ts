@@ -6,6 +6,7 @@ import { createLogger } from '../../../lib/log.js';
 import { loadTools } from '../../../stack/tools.js';
 import { KubeletStandIn } from './kubelet-stand-in.js';
 import { PgBouncerRuntime } from './runtime.js';
+import { ServiceProxy } from './service-proxy.js';
 
 const logger = createLogger({ component: 'kubelet-stand-in' });
 const config = loadConfig();
@@ -35,6 +36,9 @@ const kubelet = new KubeletStandIn({
 });
 
 await kubelet.start();
+// kube-proxy's part: the local stack's Services route to their Ready pods.
+const proxy = new ServiceProxy({ kube, logger, podNetwork });
+await proxy.start();
 logger.info('kubelet stand-in running', {
   node: kubelet.nodeName,
   readyDelayMs,
@@ -42,4 +46,7 @@ logger.info('kubelet stand-in running', {
   podsDir,
   podNetwork,
 });
-stopOnSignals(() => kubelet.stop(), logger);
+stopOnSignals(async () => {
+  await proxy.stop();
+  await kubelet.stop();
+}, logger);

@@ -69,7 +69,8 @@ interface RunningPod {
 const READY_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
 const CONTAINER_START_ATTEMPTS = 5;
-const POD_ADDRESSES = 254 * 256;
+// Third octets 0..254; 255 is reserved for the Service proxy's addresses (service-proxy.ts).
+const POD_ADDRESSES = 254 * 255;
 
 const hashData = (data: Record<string, string> | undefined) =>
   createHash('sha256')

@@ -52,7 +52,7 @@ describe('describePlan', () => {
     expect(text).toContain('TLS on → off; sslMode disable');
     expect(text).toContain('Certificates to issue: none');
     expect(text).toMatch(/Secrets deleted when the request succeeds:\n {2}pb-server-cert\n {2}pb-client-cert/);
-    expect(text).toContain('pb-0: restart (eviction)');
+    expect(text).toContain('pb-0: restart (drain up to 30s, then eviction)');
     expect(text).toContain('has 1 replica');
   });
 

@@ -99,13 +99,21 @@ test('the StatefulSet: governing Service, ordered start, OnDelete, the pgbouncer
 });
 
 test('Services: primary on the pool port, governing headless and publishing not-ready pods', () => {
-  const [primary, governing] = desiredObjects(pgbouncer({ connectionPool: { port: 6432 } }), 'ini', 'u').services;
+  const objects = desiredObjects(pgbouncer({ connectionPool: { port: 6432 } }), 'ini', 'u');
+  const [primary, governing] = objects.services;
+  const sts = objects.statefulSet;
   expect(primary.spec).toMatchObject({
     type: 'ClusterIP',
     ports: [{ name: 'primary', port: 6432, targetPort: 'pgbouncer' }],
   });
   expect(governing.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, ports: [{ port: 6432 }] });
-  expect(primary.spec!.selector).toEqual(governing.spec!.selector);
+  // The primary Service also selects the component label, which a drain changes; the governing
+  // Service (pod DNS) and the StatefulSet keep the pod.
+  expect(primary.spec!.selector).toEqual({
+    ...governing.spec!.selector,
+    'app.kubernetes.io/component': 'connection-pooler',
+  });
+  expect(sts.spec!.selector!.matchLabels).toEqual(governing.spec!.selector);
 });
 
 test('volumes without TLS: config and userlist Secrets at KubeDB paths', () => {

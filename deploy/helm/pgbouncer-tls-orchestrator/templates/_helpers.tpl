@@ -71,7 +71,7 @@ says which call needs it. No wildcards, no escalate/bind/impersonate.
   verbs: [get, list, create, update, patch, delete]
 - apiGroups: [""]
   resources: [pods]
-  verbs: [get, list]
+  verbs: [get, list, patch]
 - apiGroups: [""]
   resources: [pods/eviction]
   verbs: [create]
