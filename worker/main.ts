@@ -15,7 +15,7 @@ Runtime.install({
     ? { metrics: { prometheus: { bindAddress: config.metricsAddress } } }
     : undefined,
 });
-const kube = createKube(config.kubeconfig);
+const kube = createKube(config.kubeconfig, { userAgent: 'pgbtls-worker' });
 const { worker, connection } = await createWorker({ kube, config, logger });
 const health = config.healthAddress ? await serveHealth(config.healthAddress, () => worker.getState()) : undefined;
 logger.info('worker running', {

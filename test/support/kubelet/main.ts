@@ -9,7 +9,7 @@ import { PgBouncerRuntime } from './runtime.js';
 
 const logger = createLogger({ component: 'kubelet-stand-in' });
 const config = loadConfig();
-const kube = createKube(config.kubeconfig);
+const kube = createKube(config.kubeconfig, { userAgent: 'pgbtls-kubelet-stand-in' });
 // Container start-up time on top of pgbouncer's, and the kubelet's delay in projecting a changed Secret.
 const readyDelayMs = Number(process.env.PGBTLS_KUBELET_READY_DELAY_MS ?? 500);
 const projectionDelayMs = Number(process.env.PGBTLS_KUBELET_PROJECTION_DELAY_MS ?? 1_500);
