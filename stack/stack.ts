@@ -157,6 +157,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       temporal: { address: temporal.address, namespace: temporal.namespace, uiUrl: temporal.uiUrl },
       postgres: postgres.info,
       pid: process.pid,
+      pids: Object.fromEntries(
+        [...cp.processes, temporal.process, postgres.process, ...processes].map((p) => [p.name, p.child.pid ?? 0]),
+      ),
     };
     // A kubectl of the matching version, already pointed at this stack.
     writeFileSync(
