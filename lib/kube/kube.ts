@@ -90,8 +90,35 @@ function setUserAgent(kc: KubeConfig, userAgent: string): void {
   };
 }
 
+/**
+ * One keep-alive connection pool per set of TLS settings. client-node makes a new agent for every
+ * request, so each call was a new TCP connection and TLS handshake (and a new SecureContext):
+ * most of the worker's CPU in a fleet (`npm run bench`), and much of the API server's.
+ */
+function reuseConnections(kc: KubeConfig): void {
+  type AgentOptions = Record<string, unknown>;
+  const target = kc as unknown as { createAgent(cluster: unknown, opts: AgentOptions): unknown };
+  const createAgent = target.createAgent.bind(kc);
+  const agents = new Map<string, unknown>();
+  target.createAgent = (cluster, opts) => {
+    const server = (cluster as { server?: string; proxyUrl?: string } | null)?.server ?? '';
+    const key = JSON.stringify([
+      server,
+      ...Object.entries(opts).map(([k, v]) => [k, v === undefined ? null : String(v)]),
+    ]);
+    let agent = agents.get(key);
+    if (!agent) {
+      // Settings change only when the kubeconfig's files do (a rotated client certificate).
+      if (agents.size >= 8) agents.clear();
+      agents.set(key, (agent = createAgent(cluster, { ...opts, keepAlive: true })));
+    }
+    return agent;
+  };
+}
+
 export function createKube(kubeconfigPath?: string | KubeConfig, opts: { userAgent?: string } = {}): Kube {
   const kc = kubeconfigPath instanceof KubeConfig ? kubeconfigPath : loadKubeConfig(kubeconfigPath);
+  reuseConnections(kc);
   if (opts.userAgent) setUserAgent(kc, `${opts.userAgent}/${PRODUCT_VERSION}`);
   const objects = KubernetesObjectApi.makeApiClient(kc);
   return {
