@@ -132,7 +132,12 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
             ] as const)
           : []),
       ] as const) {
-        const proc = startProcess(name, node, [join(root, script)], {
+        // PGBTLS_CPU_PROFILE_DIR: the product's processes write V8 CPU profiles there when they
+        // exit (`npm run bench` finds where their CPU goes with it).
+        const profile = process.env.PGBTLS_CPU_PROFILE_DIR
+          ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PGBTLS_CPU_PROFILE_DIR}`]
+          : [];
+        const proc = startProcess(name, node, [...profile, join(root, script)], {
           logFile: join(stateDir, 'logs', `${name}.log`),
           env,
         });

@@ -20,20 +20,17 @@ if (!podNetwork || !/^127\.\d{1,3}$/.test(podNetwork))
   throw new Error(
     'PGBTLS_KUBELET_POD_NETWORK must be the first two octets of a loopback /16 (e.g. 127.42): the stack sets it',
   );
-const kubelet = new KubeletStandIn({
+const runtime = new PgBouncerRuntime({
   kube,
-  runtime: new PgBouncerRuntime({
-    kube,
-    logger,
-    pgbouncer: loadTools().pgbouncer,
-    rootDir: podsDir,
-    readyDelayMs,
-    projectionDelayMs,
-    podNetwork,
-  }),
   logger,
+  pgbouncer: loadTools().pgbouncer,
+  rootDir: podsDir,
+  readyDelayMs,
+  projectionDelayMs,
+  podNetwork,
 });
-
+await runtime.watchSecrets();
+const kubelet = new KubeletStandIn({ kube, runtime, logger });
 await kubelet.start();
 logger.info('kubelet stand-in running', {
   node: kubelet.nodeName,
