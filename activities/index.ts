@@ -12,14 +12,23 @@ import { recordRevocations } from './certificates/revocation.js';
 import { asActivity, objectGone } from './failures.js';
 import { applyNewConfiguration, finalizeCaBundle, restoreConfiguration } from './kubernetes/configuration.js';
 import { gatherLiveState } from './kubernetes/live-state.js';
-import { readOpsRequest, updateOpsRequestStatus, type StatusUpdate } from './kubernetes/ops-request.js';
+import { updateOpsRequestStatus, type StatusUpdate } from './kubernetes/ops-request.js';
+import type { WatchCaches } from './kubernetes/caches.js';
+import { releaseRestartSlot, takeRestartSlot, type RestartSlots } from './kubernetes/restart-slots.js';
+import { FINISHED_PHASES } from '../lib/api/resources.js';
+import type { PgBouncerOpsRequest } from '../lib/api/types.js';
 import { readPgBouncer, setPaused } from './kubernetes/pause.js';
 import { evictPodAndWaitReady, expectReplicasAsPlanned, readPodUid, type RestartResult } from './kubernetes/pods.js';
 import { deleteOwnedSecrets } from './kubernetes/secrets.js';
 import { takeSnapshot } from './kubernetes/snapshot.js';
 import { claimTurn, releaseTurn, renewTurn, type TurnOutcome } from './kubernetes/turn.js';
 import { requestOfWorkflowId } from '../workflows/ids.js';
-import { waitUntilPodServes, type ServingCheck, type ServingTarget } from './pgbouncer/served-certificate.js';
+import {
+  rememberedExpectations,
+  waitUntilPodServes,
+  type ServingCheck,
+  type ServingTarget,
+} from './pgbouncer/served-certificate.js';
 import { drainPod, returnPodToService, type DrainResult, type DrainTarget } from './pgbouncer/drain.js';
 import type { RenewalPlan } from '../lib/renewal/policy.js';
 import { createCertificateMetrics } from './metrics/certificates.js';
@@ -40,6 +49,8 @@ export interface PlannedRequest {
   compensationBudgetMs?: number;
   /** Turn polls before a waiting run continues as new (absent in histories from before). */
   turnPollsPerRun?: number;
+  /** The PgBouncer's resourceVersion the plan saw: unchanged at the turn, the plan still holds. */
+  pgbouncerResourceVersion?: string;
 }
 
 export interface ActivityDeps {
@@ -48,12 +59,17 @@ export interface ActivityDeps {
   logger: Logger;
   /** Where the certificate gauges go (the worker's Prometheus exporter); none: not published. */
   meter?: MetricMeter;
+  /** The worker's watch caches (ops requests, pods); without them every read goes to the API. */
+  caches?: WatchCaches;
 }
+
+/** Requests whose status this worker wrote last, kept to write the next update without a read. */
+const MAX_KNOWN_REQUESTS = 10_000;
 
 /** How often a long wait renews its run's turn (renewTurn itself renews at most every third of the duration). */
 const RENEW_EVERY_MS = 10_000;
 
-export function createActivities({ kube, config, logger, meter }: ActivityDeps) {
+export function createActivities({ kube, config, logger, meter, caches }: ActivityDeps) {
   /** Our logger, with the request and the ids that find this line's run and activity in Temporal. */
   const log = (ref: { namespace: string; name: string }) => {
     const { activityId, activityType, attempt, workflowExecution } = Context.current().info;
@@ -67,9 +83,61 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
     });
   };
   const certificateMetrics = createCertificateMetrics(meter ?? noopMetricMeter);
-  /** Keeps the run's Lease while it lives; a failed renewal is logged, never fails the step. */
-  const renew = (ref: OpsRequestRef, pgbouncer: string) =>
-    renewTurn(kube, ref, pgbouncer).catch((error: unknown) => log(ref).warn('could not renew the turn', { error }));
+  const expectations = rememberedExpectations();
+  const slots: RestartSlots | undefined = config.maxConcurrentRestarts
+    ? {
+        max: config.maxConcurrentRestarts,
+        namespace: config.restartSlotsNamespace,
+        leaseDurationSeconds: config.leaseDurationSeconds,
+      }
+    : undefined;
+  /** When this worker last took or renewed each request's restart slot (by request uid). */
+  const slotTakenAt = new Map<string, number>();
+  /**
+   * Waits for a fleet-wide restart slot (PGBTLS_MAX_CONCURRENT_RESTARTS), heartbeating, so a
+   * cancellation or spec.timeout ends the wait. Bounded by the activity's own timeout.
+   */
+  async function holdRestartSlot(): Promise<void> {
+    if (!slots) return;
+    const ctx = Context.current();
+    const ref = requestOfWorkflowId(ctx.info.workflowExecution?.workflowId ?? '');
+    if (!ref) return;
+    if (Date.now() - (slotTakenAt.get(ref.uid) ?? 0) < (slots.leaseDurationSeconds * 1000) / 3) return;
+    for (let waited = 0; !(await takeRestartSlot(kube, slots, ref)); waited++) {
+      ctx.heartbeat({ phase: `waiting for one of ${slots.max} fleet-wide restart slots` });
+      if (waited === 0) log(ref).info('waiting for a fleet-wide restart slot', { max: slots.max });
+      await ctx.sleep(1_000);
+    }
+    slotTakenAt.delete(ref.uid);
+    if (slotTakenAt.size >= MAX_KNOWN_REQUESTS) slotTakenAt.delete(slotTakenAt.keys().next().value!);
+    slotTakenAt.set(ref.uid, Date.now());
+  }
+  /** When this worker last took or renewed each request's Lease (by request uid). */
+  const renewedAt = new Map<string, number>();
+  /** The request as this worker last wrote its status (by uid): the base of its next write. */
+  const known = new Map<string, PgBouncerOpsRequest>();
+  const remember = (uid: string, req: PgBouncerOpsRequest | undefined) => {
+    known.delete(uid);
+    if (!req || FINISHED_PHASES.has(req.status?.phase ?? '')) return;
+    if (known.size >= MAX_KNOWN_REQUESTS) known.delete(known.keys().next().value!);
+    known.set(uid, req);
+  };
+  /**
+   * Keeps the run's Lease while it lives; a failed renewal is logged, never fails the step. A
+   * Lease this worker took or renewed within a third of its duration needs no look (renewTurn
+   * would not renew it yet either).
+   */
+  const renew = async (ref: OpsRequestRef, pgbouncer: string) => {
+    if (Date.now() - (renewedAt.get(ref.uid) ?? 0) < (config.leaseDurationSeconds * 1000) / 3) return;
+    try {
+      await renewTurn(kube, ref, pgbouncer);
+      renewedAt.delete(ref.uid);
+      if (renewedAt.size >= MAX_KNOWN_REQUESTS) renewedAt.delete(renewedAt.keys().next().value!);
+      renewedAt.set(ref.uid, Date.now());
+    } catch (error) {
+      log(ref).warn('could not renew the turn', { error });
+    }
+  };
 
   /**
    * Heartbeats every poll so a dead worker is noticed in seconds and cancellation arrives; the
@@ -88,6 +156,7 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
         }
       },
       sleep: (ms: number) => ctx.sleep(ms),
+      readPod: caches?.readPod,
     };
   }
 
@@ -104,6 +173,7 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
           pgbouncer: live.pgbouncer?.name ?? live.request.spec.databaseRef?.name,
           compensationBudgetMs: config.compensationTimeoutMs,
           turnPollsPerRun: config.turnPollsPerRun,
+          pgbouncerResourceVersion: live.pgbouncer?.resourceVersion,
         };
       });
     },
@@ -113,17 +183,38 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
       opts: { ifExists?: boolean } = {},
     ): Promise<void> {
       return asActivity('update request status', async () => {
-        const request = await readOpsRequest(kube, ref);
-        if (opts.ifExists && !request) return; // deleted: nobody to tell
-        await updateOpsRequestStatus(kube, ref, update);
+        // Deleted with ifExists: nobody to tell.
+        const request = await updateOpsRequestStatus(kube, ref, update, { ...opts, known: known.get(ref.uid) });
+        remember(ref.uid, request);
         if (request?.spec.databaseRef?.name) await renew(ref, request.spec.databaseRef.name);
       });
     },
-    async claimTurn(ref: OpsRequestRef): Promise<TurnOutcome> {
-      return asActivity('claim turn', () => claimTurn(kube, ref, config.leaseDurationSeconds));
+    /**
+     * With `planned`, an acquired turn also says whether the PgBouncer is still as that plan saw
+     * it (every request pauses and resumes it, so no other request ran in between): the workflow
+     * then keeps its plan instead of gathering everything again.
+     */
+    async claimTurn(
+      ref: OpsRequestRef,
+      planned?: { pgbouncer: string; resourceVersion: string },
+    ): Promise<TurnOutcome> {
+      return asActivity('claim turn', async () => {
+        const turn = await claimTurn(kube, ref, config.leaseDurationSeconds, caches);
+        if (turn.outcome !== 'acquired') return turn;
+        renewedAt.set(ref.uid, Date.now());
+        if (!planned) return turn;
+        const pb = await readPgBouncer(kube, ref.namespace, planned.pgbouncer);
+        return { ...turn, unchanged: pb?.metadata.resourceVersion === planned.resourceVersion };
+      });
     },
     async releaseTurn(ref: OpsRequestRef, pgbouncer: string): Promise<void> {
-      return asActivity('release turn', () => releaseTurn(kube, ref, pgbouncer));
+      return asActivity('release turn', async () => {
+        if (slots) await releaseRestartSlot(kube, slots, ref);
+        slotTakenAt.delete(ref.uid);
+        await releaseTurn(kube, ref, pgbouncer);
+        renewedAt.delete(ref.uid);
+        known.delete(ref.uid);
+      });
     },
     // --- kubernetes: the PgBouncer and its objects ---
     async pausePgBouncer(plan: Plan): Promise<void> {
@@ -183,9 +274,10 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
       return asActivity('read pod', () => readPodUid(kube, namespace, pod));
     },
     async evictPodAndWaitReady(args: { namespace: string; pod: string; uid: string }): Promise<RestartResult> {
-      return asActivity(`restart pod ${args.pod}`, () =>
-        evictPodAndWaitReady(kube, args, activityWaitHooks(statefulSetOf(args.pod))),
-      );
+      return asActivity(`restart pod ${args.pod}`, async () => {
+        await holdRestartSlot();
+        return evictPodAndWaitReady(kube, args, activityWaitHooks(statefulSetOf(args.pod)));
+      });
     },
     // --- pgbouncer: what the pods really serve ---
     /** After a restart: waits until the pod serves the intended certificate (or no TLS). */
@@ -193,6 +285,7 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
       return asActivity(`verify pod ${target.pod}`, () =>
         waitUntilPodServes(kube, { ...target, reload: false }, activityWaitHooks(target.pgbouncer), {
           timeoutMs: config.servedCertificateTimeoutMs,
+          expect: expectations,
         }),
       );
     },
@@ -209,6 +302,7 @@ export function createActivities({ kube, config, logger, meter }: ActivityDeps) 
       return asActivity(`reload pod ${target.pod}`, () =>
         waitUntilPodServes(kube, { ...target, reload: true }, activityWaitHooks(target.pgbouncer), {
           timeoutMs: config.servedCertificateTimeoutMs,
+          expect: expectations,
         }),
       );
     },

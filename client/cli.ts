@@ -164,7 +164,7 @@ function connect(line: CommandLine, env: NodeJS.ProcessEnv): { config: Config; k
   }
   if (line.kubeconfig) config = { ...config, kubeconfig: line.kubeconfig };
   try {
-    return { config, kube: createKube(config.kubeconfig || undefined) };
+    return { config, kube: createKube(config.kubeconfig || undefined, { userAgent: 'pgbtls-cli' }) };
   } catch (err) {
     throw new CliError(`kubeconfig: ${oneLine((err as Error).message)}`, EXIT.badInput);
   }

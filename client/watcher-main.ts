@@ -13,7 +13,7 @@ import { startWatcher } from './watcher.js';
 const logger = createLogger({ component: 'watcher' });
 const config = loadConfig();
 const client = createTemporalClient(config);
-const kube = createKube(config.kubeconfig);
+const kube = createKube(config.kubeconfig, { userAgent: 'pgbtls-watcher' });
 const watcher = await startWatcher({ kube, config, logger, client });
 const renewals = await startRenewalController({ kube, config, logger, client });
 let state = 'RUNNING';

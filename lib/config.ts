@@ -58,6 +58,18 @@ export interface Config {
   compensationTimeoutMs: number;
   /** Turn polls (5 s apart) before a waiting run continues as new (PGBTLS_TURN_POLLS_PER_RUN). */
   turnPollsPerRun: number;
+  /**
+   * How many poolers may restart pods at the same time, fleet-wide, across all workers
+   * (PGBTLS_MAX_CONCURRENT_RESTARTS; 0, the default: no cap beyond each pooler's PDB). Hot
+   * reloads restart nothing and need no slot.
+   */
+  maxConcurrentRestarts: number;
+  /** Where the restart slots' Lease lives (PGBTLS_RESTART_SLOTS_NAMESPACE; default: the worker's own namespace). */
+  restartSlotsNamespace: string;
+  /** Activities one worker runs at once (PGBTLS_MAX_CONCURRENT_ACTIVITIES). */
+  maxConcurrentActivities: number;
+  /** Workflow tasks one worker runs at once (PGBTLS_MAX_CONCURRENT_WORKFLOW_TASKS). */
+  maxConcurrentWorkflowTasks: number;
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -81,6 +93,16 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) {
     throw new Error(`${name}: "${raw}" is not a positive whole number; set it to e.g. ${fallback} or unset it`);
+  }
+  return n;
+}
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(`${name}: "${raw}" is not a whole number; set it to e.g. ${fallback} (0: no cap) or unset it`);
   }
   return n;
 }
@@ -112,6 +134,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaseDurationSeconds: positiveInt(env, 'PGBTLS_LEASE_DURATION_SECONDS', 300),
     compensationTimeoutMs: positiveInt(env, 'PGBTLS_COMPENSATION_TIMEOUT_MS', 300_000),
     turnPollsPerRun: positiveInt(env, 'PGBTLS_TURN_POLLS_PER_RUN', 150),
+    maxConcurrentRestarts: wholeNumber(env, 'PGBTLS_MAX_CONCURRENT_RESTARTS', 0),
+    restartSlotsNamespace: env.PGBTLS_RESTART_SLOTS_NAMESPACE || env.POD_NAMESPACE || 'default',
+    maxConcurrentActivities: positiveInt(env, 'PGBTLS_MAX_CONCURRENT_ACTIVITIES', 100),
+    maxConcurrentWorkflowTasks: positiveInt(env, 'PGBTLS_MAX_CONCURRENT_WORKFLOW_TASKS', 40),
   };
 }
 

@@ -8,7 +8,11 @@ import { startProvisioner } from './provisioner.js';
 
 const logger = createLogger({ component: 'provisioner' });
 const config = loadConfig();
-const provisioner = await startProvisioner({ kube: createKube(config.kubeconfig), logger, config });
+const provisioner = await startProvisioner({
+  kube: createKube(config.kubeconfig, { userAgent: 'pgbtls-provisioner' }),
+  logger,
+  config,
+});
 let state = 'RUNNING';
 const health = config.serviceHealthAddress ? await serveHealth(config.serviceHealthAddress, () => state) : undefined;
 logger.info('provisioner running', {

@@ -10,6 +10,11 @@ import { freePort } from './ports.js';
 import { startProcess, waitUntilReady, type ManagedProcess } from './process.js';
 import type { Tools } from './tools.js';
 
+/** The API server's audit log (JSON lines, Metadata level) of the stack in `stateDir`. */
+export function auditLogPath(stateDir: string): string {
+  return join(stateDir, 'logs', 'kube-apiserver-audit.log');
+}
+
 export interface ControlPlane {
   apiServerUrl: string;
   kubeconfig: string;
@@ -111,6 +116,20 @@ export async function startControlPlane(opts: { tools: Tools; stateDir: string }
 
     const pki = join(stateDir, 'pki');
     mkdirSync(pki, { recursive: true });
+    // Every request at Metadata level (who, user agent, verb, resource; no bodies, so no keys), one
+    // line when it completes: `npm run bench` attributes the API load to each component from it.
+    const auditPolicy = join(pki, 'audit-policy.yaml');
+    writeFileSync(
+      auditPolicy,
+      [
+        'apiVersion: audit.k8s.io/v1',
+        'kind: Policy',
+        'omitStages: [RequestReceived, ResponseStarted]',
+        'rules:',
+        '- level: Metadata',
+        '',
+      ].join('\n'),
+    );
     const apiServerUrl = `https://127.0.0.1:${apiPort}`;
     const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
@@ -128,6 +147,11 @@ export async function startControlPlane(opts: { tools: Tools; stateDir: string }
       `--service-account-key-file=${auth.saKey}`,
       `--service-account-signing-key-file=${auth.saKey}`,
       '--profiling=false',
+      `--audit-policy-file=${auditPolicy}`,
+      `--audit-log-path=${auditLogPath(stateDir)}`,
+      '--audit-log-format=json',
+      '--audit-log-maxsize=500',
+      '--audit-log-maxbackup=1',
       '--v=1',
     ];
     // The apiserver writes its self-signed serving certificate (with its CA) here before it listens,

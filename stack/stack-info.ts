@@ -12,4 +12,6 @@ export interface StackInfo {
   postgres: PostgresInfo;
   /** Pid of the process that owns the stack (stopping it stops everything). */
   pid: number;
+  /** Pid of each process of the stack when it started, by name (`worker`, `kube-apiserver`, …), for `npm run bench`. */
+  pids?: Record<string, number>;
 }

@@ -132,7 +132,12 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
             ] as const)
           : []),
       ] as const) {
-        const proc = startProcess(name, node, [join(root, script)], {
+        // PGBTLS_CPU_PROFILE_DIR: the product's processes write V8 CPU profiles there when they
+        // exit (`npm run bench` finds where their CPU goes with it).
+        const profile = process.env.PGBTLS_CPU_PROFILE_DIR
+          ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PGBTLS_CPU_PROFILE_DIR}`]
+          : [];
+        const proc = startProcess(name, node, [...profile, join(root, script)], {
           logFile: join(stateDir, 'logs', `${name}.log`),
           env,
         });
@@ -157,6 +162,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       temporal: { address: temporal.address, namespace: temporal.namespace, uiUrl: temporal.uiUrl },
       postgres: postgres.info,
       pid: process.pid,
+      pids: Object.fromEntries(
+        [...cp.processes, temporal.process, postgres.process, ...processes].map((p) => [p.name, p.child.pid ?? 0]),
+      ),
     };
     // A kubectl of the matching version, already pointed at this stack.
     writeFileSync(

@@ -15,8 +15,8 @@ Runtime.install({
     ? { metrics: { prometheus: { bindAddress: config.metricsAddress } } }
     : undefined,
 });
-const kube = createKube(config.kubeconfig);
-const { worker, connection } = await createWorker({ kube, config, logger });
+const kube = createKube(config.kubeconfig, { userAgent: 'pgbtls-worker' });
+const { worker, connection, caches } = await createWorker({ kube, config, logger });
 const health = config.healthAddress ? await serveHealth(config.healthAddress, () => worker.getState()) : undefined;
 logger.info('worker running', {
   taskQueue: config.taskQueue,
@@ -29,6 +29,7 @@ logger.info('worker running', {
 const crlRefresh = startCrlRefresh(kube, config, logger);
 await worker.run();
 clearInterval(crlRefresh);
+await caches.stop();
 health?.close();
 await connection.close();
 logger.info('worker stopped');

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { startWatchCaches } from '../activities/kubernetes/caches.js';
 import { refreshCrls } from '../activities/certificates/revocation.js';
 import { TEST_FAULTS_ENV, withTestFaults } from './test-faults.js';
 import type { Config } from '../lib/config.js';
@@ -23,6 +24,8 @@ export async function createWorker(deps: {
 }) {
   const { config } = deps;
   const connection = deps.connection ?? (await NativeConnection.connect(config.temporal.connectionOptions));
+  // Watch caches of ops requests and pods: turn polls and pod waits read them instead of the API.
+  const caches = await startWatchCaches(deps.kube, { namespaces: config.watchNamespaces, logger: deps.logger });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -31,7 +34,7 @@ export async function createWorker(deps: {
     // The runtime's meter reaches the Prometheus exporter without the per-activity tags. The fault
     // sweep's hook is inert unless PGBTLS_TEST_FAULTS names a rules file.
     activities: withTestFaults(
-      createActivities({ ...deps, meter: Runtime.instance().metricMeter }),
+      createActivities({ ...deps, caches, meter: Runtime.instance().metricMeter }),
       process.env[TEST_FAULTS_ENV],
     ),
     // On SIGTERM in-flight activities get this long to finish before they are cancelled (and
@@ -42,8 +45,11 @@ export async function createWorker(deps: {
     // wait could finish long after its step's deadline and be taken as success. Once a second
     // bounds that delay.
     maxHeartbeatThrottleInterval: '1s',
+    // Tuned with `npm run bench` (README, "Fleet benchmark").
+    maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTasks,
   });
-  return { worker, connection };
+  return { worker, connection, caches };
 }
 
 /** Re-signs CRLs near their nextUpdate now and every `intervalMs`; failures are logged, never fatal. */

@@ -53,8 +53,10 @@ const TURN_POLL = '5 seconds';
 export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<ReconfigureTLSResult> {
   // Runs from before this patch compensate without a bound and wait for their turn in one run.
   const bounded = patched('bounded-compensation');
+  // Runs from before this patch plan again after every turn and write the swap's two conditions apart.
+  const lean = patched('fleet-budget');
   const run = startRun(request);
-  const turn = await waitForTurn(run, bounded);
+  const turn = await waitForTurn(run, bounded, lean);
   if (turn.outcome === 'skipped') return { phase: 'Skipped', certificates: [], restartedPods: [] };
   if (turn.outcome === 'invalid') {
     throw ApplicationFailure.nonRetryable(
@@ -62,7 +64,7 @@ export async function reconfigureTLS({ request }: ReconfigureTLSInput): Promise<
       FAILURE_TYPES.invalidInput,
     );
   }
-  const rollout = startRollout(run, turn.plan, turn.limits, bounded);
+  const rollout = { ...startRollout(run, turn.plan, turn.limits, bounded), lean };
   try {
     await prepare(rollout);
     await swap(rollout);
@@ -82,7 +84,7 @@ type Turn =
  * Steps 1-2: validate, mark Pending, wait for the turn, and plan on the state found then. Nothing
  * has changed yet, so a failure here only needs the request marked Failed.
  */
-async function waitForTurn(run: Run, bounded: boolean): Promise<Turn> {
+async function waitForTurn(run: Run, bounded: boolean, lean: boolean): Promise<Turn> {
   const { request } = run;
   try {
     // 1. Validate against the live objects; bad input fails the request before anything changes.
@@ -98,10 +100,27 @@ async function waitForTurn(run: Run, bounded: boolean): Promise<Turn> {
     // About 11 events per poll: a long wait goes on in a fresh run (same workflow id) instead of
     // growing this history toward Temporal's limit.
     const pollsPerRun = bounded ? (planned.turnPollsPerRun ?? 150) : 0;
+    // Taken at once, the turn can keep the plan just made, if the PgBouncer has not changed since.
+    const plannedState =
+      lean && planned.pgbouncer && planned.pgbouncerResourceVersion
+        ? { pgbouncer: planned.pgbouncer, resourceVersion: planned.pgbouncerResourceVersion }
+        : undefined;
+    let planHolds = false;
     for (let polls = 0; ; polls++) {
       if (pollsPerRun && polls >= pollsPerRun) await continueAsNew<typeof reconfigureTLS>({ request });
-      const turn = await callActivity(forwardOptions, 'claim the PgBouncer', 'claimTurn', request);
-      if (turn.outcome === 'acquired') break;
+      const turn = plannedState
+        ? await callActivity(
+            forwardOptions,
+            'claim the PgBouncer',
+            'claimTurn',
+            request,
+            polls ? undefined : plannedState,
+          )
+        : await callActivity(forwardOptions, 'claim the PgBouncer', 'claimTurn', request);
+      if (turn.outcome === 'acquired') {
+        planHolds = turn.unchanged === true;
+        break;
+      }
       if (turn.outcome === 'skipped') {
         const message = `skipped: ${turn.supersededBy} is the newest request of this type`;
         await run.status({ phase: 'Skipped', ...conditionUpdate('Skipped', true, 'Skipped', message) }, 'mark Skipped');
@@ -114,7 +133,8 @@ async function waitForTurn(run: Run, bounded: boolean): Promise<Turn> {
     }
 
     // The previous request may have changed the PgBouncer: plan again on what is there now.
-    planned = await callActivity(forwardOptions, 'plan on the current state', 'planReconfiguration', request);
+    if (!planHolds)
+      planned = await callActivity(forwardOptions, 'plan on the current state', 'planReconfiguration', request);
     if (!planned.result.ok) {
       await callActivity(forwardOptions, 'release the PgBouncer', 'releaseTurn', request, planned.pgbouncer ?? '');
       return await markInvalid(run, planned.result.errors);
@@ -218,19 +238,25 @@ async function swap(run: Rollout): Promise<void> {
   const changed = await step(run, 'CertificateSynced', () =>
     callActivity(forwardOptions, 'swap Secrets, config and spec', 'applyNewConfiguration', request, plan, run.minted),
   );
-  await run.status(
-    conditionUpdate('CertificateSynced', true, 'CertificateSynced', `updated ${changed.join(', ') || 'nothing'}`),
-    'record configuration swap',
+  const synced = conditionUpdate(
+    'CertificateSynced',
+    true,
+    'CertificateSynced',
+    `updated ${changed.join(', ') || 'nothing'}`,
   );
-  await run.status(
-    conditionUpdate(
-      'UpdatePetSets',
-      true,
-      'UpdatePetSets',
-      `StatefulSet ${plan.pgbouncer.name} carries the new configuration`,
-    ),
-    'record StatefulSet update',
+  const petSets = conditionUpdate(
+    'UpdatePetSets',
+    true,
+    'UpdatePetSets',
+    `StatefulSet ${plan.pgbouncer.name} carries the new configuration`,
   );
+  // Both are true from the same moment: one write (two conditions, two Events) since fleet-budget.
+  if (run.lean) {
+    await run.status({ ...synced, also: [petSets] }, 'record configuration swap and StatefulSet update');
+    return;
+  }
+  await run.status(synced, 'record configuration swap');
+  await run.status(petSets, 'record StatefulSet update');
 }
 
 /**

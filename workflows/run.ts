@@ -113,6 +113,8 @@ export function stepLimitsOf(planned: PlannedRequest & Partial<StepLimits>, plan
 export interface Rollout extends Run {
   /** Compensation is bounded and reports what it leaves (false only for runs from before). */
   bounded: boolean;
+  /** Status writes made together are one activity (patch fleet-budget; false for runs from before). */
+  lean?: boolean;
   plan: Plan;
   limits: StepLimits;
   undo: Undo;

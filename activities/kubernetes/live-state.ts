@@ -1,5 +1,6 @@
 // Gathers what planning needs from the cluster into a LiveState: names, serials, fingerprints
 // and dates only. CA keys are opened here just to check they match their certificates.
+import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { CLUSTER_ISSUERS, ISSUERS } from '../../lib/api/resources.js';
 import {
   isPaused,
@@ -29,11 +30,26 @@ import { readOpsRequest } from './ops-request.js';
 import { readPgBouncer } from './pause.js';
 import { readSecret, unb64 } from './secrets.js';
 
+/** Reads a Secret (undefined when it does not exist). */
+export type SecretReader = (namespace: string, name: string) => Promise<V1Secret | undefined>;
+
+/** A reader that asks the API once per Secret: one gathering reads each Secret at most once. */
+export function onceEachSecret(kube: Kube): SecretReader {
+  const seen = new Map<string, Promise<V1Secret | undefined>>();
+  return (namespace, name) => {
+    const key = `${namespace}/${name}`;
+    let read = seen.get(key);
+    if (!read) seen.set(key, (read = readSecret(kube, namespace, name)));
+    return read;
+  };
+}
+
 export async function summarizeIssuer(
   kube: Kube,
   config: Config,
   namespace: string,
   ref: Pick<IssuerRef, 'kind' | 'name'>,
+  read: SecretReader = onceEachSecret(kube),
 ): Promise<IssuerSummary> {
   const cluster = ref.kind === 'ClusterIssuer';
   const caSecretNamespace = cluster ? config.clusterResourceNamespace : namespace;
@@ -57,7 +73,7 @@ export async function summarizeIssuer(
     return summary;
   }
   summary.caSecretName = issuer.spec.ca.secretName;
-  const secret = await readSecret(kube, caSecretNamespace, issuer.spec.ca.secretName);
+  const secret = await read(caSecretNamespace, issuer.spec.ca.secretName);
   const label = `Secret ${caSecretNamespace}/${issuer.spec.ca.secretName}`;
   if (!secret) {
     summary.problem = `${label} (spec.ca.secretName of ${ref.kind} "${ref.name}") not found`;
@@ -70,7 +86,7 @@ export async function summarizeIssuer(
     summary.caNotAfter = info.notAfter;
     summary.caNotBefore = info.notBefore;
     summary.canSignCrls = canSignCrls(ca);
-    const crl = await readSecret(kube, caSecretNamespace, crlSecretName(summary.caSecretName));
+    const crl = await read(caSecretNamespace, crlSecretName(summary.caSecretName));
     if (crl && !isOurCrlSecret(crl))
       summary.foreignCrlSecret = `${caSecretNamespace}/${crlSecretName(summary.caSecretName)}`;
   } catch (err) {
@@ -80,13 +96,13 @@ export async function summarizeIssuer(
 }
 
 async function summarizeCertificate(
-  kube: Kube,
+  read: SecretReader,
   pb: PgBouncer,
   alias: 'server' | 'client',
 ): Promise<CertificateSummary | undefined> {
   const namespace = pb.metadata.namespace!;
   const secretName = certificateSecretName(pb, alias);
-  const secret = await readSecret(kube, namespace, secretName);
+  const secret = await read(namespace, secretName);
   const certPem = unb64(secret?.data?.['tls.crt']);
   if (!certPem) return undefined;
   try {
@@ -134,6 +150,7 @@ export async function gatherLiveStateFor(kube: Kube, config: Config, req: PgBoun
     certificates: {},
     pods: [],
   };
+  const read = onceEachSecret(kube);
   const pb = await readPgBouncer(kube, ref.namespace, req.spec.databaseRef?.name ?? '');
   const refs: Pick<IssuerRef, 'kind' | 'name'>[] = [];
   if (req.spec.tls?.issuerRef) refs.push(req.spec.tls.issuerRef);
@@ -146,19 +163,26 @@ export async function gatherLiveStateFor(kube: Kube, config: Config, req: PgBoun
       spec: pb.spec,
       phase: pb.status?.phase,
       paused: isPaused(pb),
+      resourceVersion: pb.metadata.resourceVersion,
     };
     if (pb.spec.tls?.issuerRef) refs.push(pb.spec.tls.issuerRef);
     for (const c of pb.spec.tls?.certificates ?? []) if (c.issuerRef) refs.push(c.issuerRef);
     for (const alias of ['server', 'client'] as const) {
-      const summary = await summarizeCertificate(kube, pb, alias);
+      const summary = await summarizeCertificate(read, pb, alias);
       if (summary) live.certificates[alias] = summary;
     }
-    const { items } = await kube.core.listNamespacedPod({
-      namespace: ref.namespace,
-      labelSelector: `app.kubernetes.io/instance=${pb.metadata.name},app.kubernetes.io/managed-by=kubedb.com`,
-    });
-    live.pods = items
-      .filter((p) => !p.metadata?.deletionTimestamp)
+    // The StatefulSet's pods by name (ordinals 0..replicas-1): direct reads, not a LIST of the
+    // namespace's pods, which costs the API server every pod of every pooler there.
+    const replicas = pb.spec.replicas ?? 1;
+    const found = await Promise.all(
+      Array.from({ length: replicas }, (_, i) =>
+        getOrUndefined(() =>
+          kube.core.readNamespacedPod({ name: `${pb.metadata.name}-${i}`, namespace: ref.namespace }),
+        ),
+      ),
+    );
+    live.pods = found
+      .filter((p): p is V1Pod => Boolean(p) && !p!.metadata?.deletionTimestamp)
       .map((p) => ({
         name: p.metadata!.name!,
         uid: p.metadata!.uid!,
@@ -169,9 +193,9 @@ export async function gatherLiveStateFor(kube: Kube, config: Config, req: PgBoun
   }
   for (const r of refs) {
     const key = issuerKey(r);
-    live.issuers[key] ??= await summarizeIssuer(kube, config, ref.namespace, r);
+    live.issuers[key] ??= await summarizeIssuer(kube, config, ref.namespace, r, read);
   }
-  if (pb) await gatherSecretOwnership(kube, live, pb, req.spec.tls?.certificates ?? []);
+  if (pb) await gatherSecretOwnership(read, live, pb, req.spec.tls?.certificates ?? []);
   return live;
 }
 
@@ -180,7 +204,7 @@ export async function gatherLiveStateFor(kube: Kube, config: Config, req: PgBoun
  * request's, KubeDB's defaults), their staging Secrets, the snapshot, and the issuers' CRL Secrets.
  */
 async function gatherSecretOwnership(
-  kube: Kube,
+  read: SecretReader,
   live: LiveState,
   pb: PgBouncer,
   requested: { alias: string; secretName?: string }[],
@@ -201,13 +225,13 @@ async function gatherSecretOwnership(
   ]);
   live.secrets = {};
   for (const name of [...names].sort()) {
-    live.secrets[name] = secretOwnership((await readSecret(kube, ref.namespace, name))?.metadata, owner);
+    live.secrets[name] = secretOwnership((await read(ref.namespace, name))?.metadata, owner);
   }
   live.crlSecrets = {};
   for (const issuer of Object.values(live.issuers)) {
     if (!issuer.caSecretName) continue;
     const name = crlSecretName(issuer.caSecretName);
     const key = `${issuer.caSecretNamespace}/${name}`;
-    live.crlSecrets[key] ??= crlSecretOwnership((await readSecret(kube, issuer.caSecretNamespace, name))?.metadata);
+    live.crlSecrets[key] ??= crlSecretOwnership((await read(issuer.caSecretNamespace, name))?.metadata);
   }
 }

@@ -12,7 +12,22 @@ export interface WaitHooks {
   progress(details: { phase: string; uid?: string }): void;
   /** Waits; rejects with the cancellation when the caller gave up. */
   sleep(ms: number): Promise<void>;
+  /** Reads a pod for a poll (the worker's watch cache); default: from the API. */
+  readPod?(namespace: string, name: string): Promise<V1Pod | undefined>;
 }
+
+/** How often a wait checks that the StatefulSet still wants the pod it waits for. */
+export const WANTED_CHECK_MS = 5_000;
+
+/** How long after a refused eviction (429) the next one is tried. */
+const EVICTION_BACKOFF_MS = 2_000;
+
+export const podReader =
+  (kube: Kube, hooks: Pick<WaitHooks, 'readPod'>) =>
+  (namespace: string, name: string): Promise<V1Pod | undefined> =>
+    hooks.readPod
+      ? hooks.readPod(namespace, name)
+      : getOrUndefined(() => kube.core.readNamespacedPod({ name, namespace }));
 
 export const isPodReady = (pod: V1Pod) =>
   !pod.metadata?.deletionTimestamp &&
@@ -35,11 +50,24 @@ export async function evictPodAndWaitReady(
   const { namespace, pod, uid } = args;
   const pollMs = args.pollMs ?? 500;
   const started = Date.now();
+  const readPod = podReader(kube, hooks);
   let evicted = false;
+  let wantedCheckedAt = 0;
+  /** After the PDB refused an eviction (429), the next try waits this long: its status lags. */
+  let evictNotBefore = 0;
+  /** Replacement pods (by uid) already compared with the StatefulSet's template. */
+  const upToDate = new Set<string>();
   for (;;) {
-    const current = await getOrUndefined(() => kube.core.readNamespacedPod({ name: pod, namespace }));
+    const current = await readPod(namespace, pod);
     const currentUid = current?.metadata?.uid;
-    if (current && currentUid === uid && !current.metadata?.deletionTimestamp) {
+    // A cached copy may not show the eviction yet: evict an incarnation once, unless it was refused.
+    if (current && currentUid === uid && !current.metadata?.deletionTimestamp && evicted) {
+      hooks.progress({ phase: 'terminating', uid });
+    } else if (current && currentUid === uid && !current.metadata?.deletionTimestamp) {
+      if (Date.now() < evictNotBefore) {
+        await hooks.sleep(pollMs);
+        continue;
+      }
       try {
         await kube.core.createNamespacedPodEviction({
           name: pod,
@@ -51,13 +79,16 @@ export async function evictPodAndWaitReady(
       } catch (err) {
         const info = classifyKubeError(err);
         // 429: the budget allows no disruption right now; wait and ask again.
-        if (info.code === 429) hooks.progress({ phase: 'eviction blocked by PodDisruptionBudget', uid });
-        else if (!isNotFound(err) && info.code !== 409) throw err;
+        if (info.code === 429) {
+          hooks.progress({ phase: 'eviction blocked by PodDisruptionBudget', uid });
+          evictNotBefore = Date.now() + EVICTION_BACKOFF_MS;
+        } else if (!isNotFound(err) && info.code !== 409) throw err;
       }
     } else if (
       current &&
       currentUid !== uid &&
       !current.metadata?.deletionTimestamp &&
+      !upToDate.has(currentUid!) &&
       (await isOutdated(kube, current))
     ) {
       // A controller with a stale cache (e.g. just after an API server restart) made the
@@ -71,8 +102,12 @@ export async function evictPodAndWaitReady(
     } else if (current && currentUid !== uid && isPodReady(current)) {
       return { pod, oldUid: uid, newUid: currentUid!, evicted, readyAfterMs: Date.now() - started };
     } else {
+      if (current && currentUid !== uid && !current.metadata?.deletionTimestamp) upToDate.add(currentUid!);
       // Waiting for a replacement only makes sense while the StatefulSet still wants this pod.
-      await expectPodWanted(kube, namespace, pod);
+      if (Date.now() - wantedCheckedAt >= WANTED_CHECK_MS) {
+        await expectPodWanted(kube, namespace, pod);
+        wantedCheckedAt = Date.now();
+      }
       hooks.progress({
         phase: current ? (currentUid === uid ? 'terminating' : 'waiting for Ready') : 'waiting for the replacement pod',
         uid: currentUid,

@@ -20,10 +20,10 @@ import {
 } from '../../lib/renewal/names.js';
 import { expiryStamp, planRenewal, type CertificateFacts, type RenewalPlan } from '../../lib/renewal/policy.js';
 import { parseMaintenanceWindows, WindowFormatError, type MaintenanceWindow } from '../../lib/renewal/window.js';
-import { summarizeIssuer } from './live-state.js';
+import { onceEachSecret, summarizeIssuer } from './live-state.js';
 import { recordEvent } from './ops-request.js';
 import { readPgBouncer } from './pause.js';
-import { readSecret, unb64 } from './secrets.js';
+import { unb64 } from './secrets.js';
 
 export interface RenewalTarget {
   namespace: string;
@@ -83,9 +83,10 @@ async function gatherCertificates(
 ): Promise<CertificateFacts[]> {
   const namespace = pb.metadata.namespace!;
   const facts: CertificateFacts[] = [];
+  const read = onceEachSecret(kube); // both certificates' issuer is usually one: its Secrets once
   for (const alias of MINTED_ALIASES) {
     const secretName = certificateSecretName(pb, alias);
-    const secret = await readSecret(kube, namespace, secretName);
+    const secret = await read(namespace, secretName);
     const pem = unb64(secret?.data?.['tls.crt']);
     if (!pem) {
       problems.push(`the ${alias} certificate's Secret ${namespace}/${secretName} is missing or has no tls.crt`);
@@ -110,7 +111,7 @@ async function gatherCertificates(
     const issuerRef = currentIssuerRef(pb.spec.tls, alias);
     let ca: CertificateFacts['ca'];
     if (issuerRef) {
-      const issuer = await summarizeIssuer(kube, config, namespace, issuerRef);
+      const issuer = await summarizeIssuer(kube, config, namespace, issuerRef, read);
       if (issuer.caNotAfter && issuer.caNotBefore) {
         ca = { issuer: `${issuer.kind} ${issuer.name}`, notBefore: issuer.caNotBefore, notAfter: issuer.caNotAfter };
       } else if (issuer.problem) {

@@ -9,10 +9,13 @@ import type { OpsRequestRef } from '../../lib/planner/types.js';
 import { leaseName } from '../../lib/api/names.js';
 import { supersedingRequest } from '../../lib/planner/supersede.js';
 import { objectGone } from '../failures.js';
-import { readOpsRequest } from './ops-request.js';
+import type { WatchCaches } from './caches.js';
 
 export type TurnOutcome =
-  { outcome: 'acquired' } | { outcome: 'wait'; blockedBy: string } | { outcome: 'skipped'; supersededBy: string };
+  /** unchanged: the PgBouncer is as the caller's plan saw it (asked for by the caller). */
+  | { outcome: 'acquired'; unchanged?: boolean }
+  | { outcome: 'wait'; blockedBy: string }
+  | { outcome: 'skipped'; supersededBy: string };
 
 const isTerminal = (r: PgBouncerOpsRequest) => FINISHED_PHASES.has(r.status?.phase ?? '');
 const holderId = (r: { name: string; uid: string }) => `${r.name}/${r.uid}`;
@@ -41,14 +44,34 @@ export function leaseExpired(lease: V1Lease, now = Date.now()): boolean {
   return renewed + duration * 1000 < now;
 }
 
-export async function claimTurn(kube: Kube, ref: OpsRequestRef, leaseDurationSeconds = 300): Promise<TurnOutcome> {
-  const me = await readOpsRequest(kube, ref);
+/**
+ * The requests of the namespace, including the asking one: from the worker's watch cache once it
+ * holds the asker (so every older request too), else one LIST (the cache lags or is down).
+ */
+async function requestsOfNamespace(
+  kube: Kube,
+  ref: OpsRequestRef,
+  caches?: WatchCaches,
+): Promise<PgBouncerOpsRequest[]> {
+  const cached = await caches?.opsRequestsUpTo(ref.namespace, ref.uid);
+  if (cached) return cached;
+  const { items } = (await kube.custom.listNamespacedCustomObject({ ...OPS_REQUESTS, namespace: ref.namespace })) as {
+    items: PgBouncerOpsRequest[];
+  };
+  return items;
+}
+
+export async function claimTurn(
+  kube: Kube,
+  ref: OpsRequestRef,
+  leaseDurationSeconds = 300,
+  caches?: WatchCaches,
+): Promise<TurnOutcome> {
+  const items = await requestsOfNamespace(kube, ref, caches);
+  // The spec is immutable, so the listed copy of this request is as good as a fresh read.
+  const me = items.find((r) => r.metadata.uid === ref.uid && r.metadata.name === ref.name);
   if (!me) throw objectGone(`PgBouncerOpsRequest ${ref.namespace}/${ref.name} no longer exists`);
   const db = me.spec.databaseRef.name;
-  const { items } = (await kube.custom.listNamespacedCustomObject({
-    ...OPS_REQUESTS,
-    namespace: ref.namespace,
-  })) as { items: PgBouncerOpsRequest[] };
   // Only requests something will process can block: other types are marked Failed by the watcher.
   let others = items.filter(
     (r) =>

@@ -7,7 +7,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { describeCertificate } from '../../lib/certificates/index.js';
-import { getOrUndefined, type Kube } from '../../lib/kube/kube.js';
+import type { Kube } from '../../lib/kube/kube.js';
 import { reloadPgBouncer, type AdminConnection } from '../../lib/pgbouncer/admin-console.js';
 import { probeServedTls, type ServedTls } from '../../lib/pgbouncer/tls-probe.js';
 import { certificateSecretName, governingServiceName } from '../../lib/api/names.js';
@@ -18,7 +18,7 @@ import { TLS_CA_KEY, TLS_CERT_KEY } from '../../lib/pgbouncer/paths.js';
 import { readPgBouncer } from '../kubernetes/pause.js';
 import { FAILURE_TYPES } from '../../lib/failure-types.js';
 import { objectGone } from '../failures.js';
-import { expectPodWanted, type WaitHooks } from '../kubernetes/pods.js';
+import { expectPodWanted, podReader, WANTED_CHECK_MS, type WaitHooks } from '../kubernetes/pods.js';
 import { readSecret, unb64 } from '../kubernetes/secrets.js';
 
 export interface ServingTarget {
@@ -49,14 +49,17 @@ export interface ServingCheck {
 
 const RELOAD_EVERY_MS = 1_000;
 
-/** What "right" means for this pod, read from the live objects (after a swap or a restore). */
+/**
+ * What "right" means for this pod, read from the live objects (after a swap or a restore). The
+ * admin console's credentials and client certificate are read only to RELOAD.
+ */
 async function expectation(kube: Kube, t: ServingTarget) {
   const pb = await readPgBouncer(kube, t.namespace, t.pgbouncer);
   if (!pb) throw objectGone(`PgBouncer ${t.namespace}/${t.pgbouncer} is gone`);
   const hostname = `${t.pod}.${governingServiceName(t.pgbouncer)}.${t.namespace}.svc`;
   // The admin console is reached over TLS the pod serves now, which may be what it served before
-  // the change (a RELOAD that turns TLS off, or one that rolls a new CA back).
-  const admin = await adminAccess(kube, pb, t);
+  // the change (a RELOAD that turns TLS off, or one that rolls a new CA back). Read only to RELOAD.
+  const admin = t.reload ? await adminAccess(kube, pb, t) : undefined;
   // What the configuration means, not whether certificates exist: sslMode disable keeps the
   // certificates mounted, yet the pooler answers the SSLRequest with N.
   if (!t.tls || effectiveSslMode(pb) === 'disable') return { pb, hostname, admin, tls: undefined };
@@ -71,6 +74,37 @@ async function expectation(kube: Kube, t: ServingTarget) {
   }
   const fingerprintSha256 = t.fingerprintSha256 ?? describeCertificate(certPem, serverSecretName).fingerprintSha256;
   return { pb, hostname, admin, tls: { fingerprintSha256, caBundle, serverSecretName } };
+}
+
+type Expectation = Awaited<ReturnType<typeof expectation>>;
+export type ExpectationSource = (kube: Kube, t: ServingTarget) => Promise<Expectation>;
+
+/**
+ * Expectations kept per intended certificate, for the pods of one roll: after the swap, nothing
+ * they are read from changes until the roll ends, so the second and third pod need no reads. Only
+ * where the target names the certificate just minted (its fingerprint is new, so it names one
+ * swap); a rollback, which names none, reads the restored objects every time.
+ */
+export function rememberedExpectations(max = 1_000): ExpectationSource {
+  const kept = new Map<string, Promise<Expectation>>();
+  return (kube, t) => {
+    if (!t.fingerprintSha256) return expectation(kube, t);
+    const key = `${t.namespace}/${t.pgbouncer}/${t.fingerprintSha256}/${t.tls}/${t.reload}`;
+    const hit = kept.get(key);
+    if (hit) return hit.then((e) => forPod(e, t));
+    const read = expectation(kube, t);
+    if (kept.size >= max) kept.delete(kept.keys().next().value!);
+    kept.set(key, read);
+    read.catch(() => kept.delete(key));
+    return read;
+  };
+}
+
+/** A kept expectation, aimed at another pod of the same roll: its DNS name first (also the admin console's SNI). */
+function forPod(e: Expectation, t: ServingTarget): Expectation {
+  const hostname = `${t.pod}.${governingServiceName(t.pgbouncer)}.${t.namespace}.svc`;
+  const adminTls = e.admin?.tls && { ...e.admin.tls, hostnames: [hostname, ...e.admin.tls.hostnames.slice(1)] };
+  return { ...e, hostname, admin: e.admin && { ...e.admin, tls: adminTls } };
 }
 
 function podAddress(pod: V1Pod | undefined): { address: string; port: number } | undefined {
@@ -99,7 +133,7 @@ export async function waitUntilPodServes(
   kube: Kube,
   target: ServingTarget,
   hooks: WaitHooks,
-  opts: { timeoutMs: number; pollMs?: number },
+  opts: { timeoutMs: number; pollMs?: number; expect?: ExpectationSource },
 ): Promise<ServingCheck> {
   const pollMs = opts.pollMs ?? 250;
   const started = Date.now();
@@ -108,15 +142,18 @@ export async function waitUntilPodServes(
   let lastReload = 0;
   let why = 'not probed yet';
   // The Secrets and spec do not change during one call (the swap or the restore came before it).
-  const want = await expectation(kube, target);
+  const want = await (opts.expect ?? expectation)(kube, target);
+  const readPod = podReader(kube, hooks);
+  let wantedCheckedAt = 0;
   for (;;) {
     hooks.progress({ phase: `probing: ${why}` });
-    const pod = await getOrUndefined(() =>
-      kube.core.readNamespacedPod({ name: target.pod, namespace: target.namespace }),
-    );
+    const pod = await readPod(target.namespace, target.pod);
     const at = podAddress(pod);
     if (!at) {
-      await expectPodWanted(kube, target.namespace, target.pod);
+      if (Date.now() - wantedCheckedAt >= WANTED_CHECK_MS) {
+        await expectPodWanted(kube, target.namespace, target.pod);
+        wantedCheckedAt = Date.now();
+      }
       why = 'is not Ready or has no address';
     } else {
       try {
@@ -155,6 +192,7 @@ export async function waitUntilPodServes(
             );
           }
           // Verified against the CAs the pod may serve, for its own name: no password to anyone else.
+          if (!want.admin) throw new Error('no admin access was read for a RELOAD'); // reload targets always read it
           const conn: AdminConnection = { ...at, ...want.admin };
           await reloadPgBouncer(conn);
           reloads++;

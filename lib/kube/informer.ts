@@ -35,6 +35,8 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
 export interface ResilientInformer<T extends KubernetesObject> {
   /** The informer's cache (what the last list and watch delivered). */
   cache: ObjectCache<T>;
+  /** Listed at least once and watching now (no outage under way): the cache follows the API. */
+  synced(): boolean;
   stop(): Promise<void>;
 }
 
@@ -45,8 +47,10 @@ export async function startResilientInformer<T extends KubernetesObject>(
   const minBackoff = opts.minBackoffMs ?? 500;
   const maxBackoff = opts.maxBackoffMs ?? 30_000;
   let stopped = false;
+  let listedOnce = false;
   const list = async () => {
     const listed = await opts.list();
+    listedOnce = true;
     // ListWatch puts the listed items into its cache in the same tick this resolves; setImmediate
     // runs after that.
     const { onListed } = opts;
@@ -100,6 +104,7 @@ export async function startResilientInformer<T extends KubernetesObject>(
   await run();
   return {
     cache: informer,
+    synced: () => listedOnce && outageSince === undefined && !stopped,
     async stop() {
       stopped = true;
       clearTimeout(timer);

@@ -18,6 +18,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { runningDevStackKubeconfig } from '../config.js';
 
+/** The version user agents carry (package.json's). */
+const PRODUCT_VERSION = '0.1.0';
+
 export interface Kube {
   kc: KubeConfig;
   core: CoreV1Api;
@@ -72,8 +75,51 @@ export function loadKubeConfig(kubeconfigPath?: string, lookup: KubeConfigLookup
   );
 }
 
-export function createKube(kubeconfigPath?: string | KubeConfig): Kube {
+/**
+ * Names the component on every request it makes (typed calls and watches alike), so the API
+ * server's audit log and metrics attribute load to it: `pgbtls-worker/0.1.0`, `pgbtls-watcher/0.1.0`.
+ */
+function setUserAgent(kc: KubeConfig, userAgent: string): void {
+  // Both request paths of client-node (the generated clients and Watch) take their headers from
+  // applyOptions; adding ours there covers them all.
+  const target = kc as unknown as { applyOptions(opts: { headers?: Record<string, string> }): Promise<void> };
+  const applyOptions = target.applyOptions.bind(kc);
+  target.applyOptions = async (opts) => {
+    await applyOptions(opts);
+    opts.headers = { ...opts.headers, 'User-Agent': userAgent };
+  };
+}
+
+/**
+ * One keep-alive connection pool per set of TLS settings. client-node makes a new agent for every
+ * request, so each call was a new TCP connection and TLS handshake (and a new SecureContext):
+ * most of the worker's CPU in a fleet (`npm run bench`), and much of the API server's.
+ */
+function reuseConnections(kc: KubeConfig): void {
+  type AgentOptions = Record<string, unknown>;
+  const target = kc as unknown as { createAgent(cluster: unknown, opts: AgentOptions): unknown };
+  const createAgent = target.createAgent.bind(kc);
+  const agents = new Map<string, unknown>();
+  target.createAgent = (cluster, opts) => {
+    const server = (cluster as { server?: string; proxyUrl?: string } | null)?.server ?? '';
+    const key = JSON.stringify([
+      server,
+      ...Object.entries(opts).map(([k, v]) => [k, v === undefined ? null : String(v)]),
+    ]);
+    let agent = agents.get(key);
+    if (!agent) {
+      // Settings change only when the kubeconfig's files do (a rotated client certificate).
+      if (agents.size >= 8) agents.clear();
+      agents.set(key, (agent = createAgent(cluster, { ...opts, keepAlive: true })));
+    }
+    return agent;
+  };
+}
+
+export function createKube(kubeconfigPath?: string | KubeConfig, opts: { userAgent?: string } = {}): Kube {
   const kc = kubeconfigPath instanceof KubeConfig ? kubeconfigPath : loadKubeConfig(kubeconfigPath);
+  reuseConnections(kc);
+  if (opts.userAgent) setUserAgent(kc, `${opts.userAgent}/${PRODUCT_VERSION}`);
   const objects = KubernetesObjectApi.makeApiClient(kc);
   return {
     kc,

@@ -86,6 +86,8 @@ export interface LiveState {
     spec: PgBouncerSpec;
     phase?: string;
     paused: boolean;
+    /** Changes with every write to the PgBouncer (a request's pause and resume among them). */
+    resourceVersion?: string;
   };
   /** Keyed by issuerKey(ref): every issuer the request or the PgBouncer refers to. */
   issuers: Record<string, IssuerSummary>;

@@ -290,6 +290,53 @@ describe('a request that succeeds', () => {
   }, 30_000);
 });
 
+describe('fewer steps per request (patch fleet-budget)', () => {
+  const plannedAt = (resourceVersion: string) => (plan: Plan) => async () => ({
+    result: { ok: true as const, plan },
+    pgbouncer: plan.pgbouncer.name,
+    pgbouncerResourceVersion: resourceVersion,
+  });
+
+  test('a turn taken at once keeps the plan when the PgBouncer is as the plan saw it', async () => {
+    const plan = addPlan();
+    const run = await runRequest(plan, {
+      planReconfiguration: plannedAt('41')(plan),
+      claimTurn: async (_ref, planned) => ({ outcome: 'acquired', unchanged: planned?.resourceVersion === '41' }),
+    });
+    expect(run.result?.phase).toBe('Successful');
+    expect(run.callsOf('claimTurn')[0].args[1]).toEqual({ pgbouncer: 'pb', resourceVersion: '41' });
+    expect(run.callsOf('planReconfiguration')).toHaveLength(1);
+    // The swap's two conditions (and Events) in one write.
+    const swap = run.statuses().find((s) => s.condition?.type === 'CertificateSynced');
+    expect(swap?.also?.map((a) => [a.condition?.type, a.event?.reason])).toEqual([['UpdatePetSets', 'UpdatePetSets']]);
+    expect(run.statuses().filter((s) => s.condition?.type === 'UpdatePetSets')).toHaveLength(0);
+  });
+
+  test('a PgBouncer changed since the plan, or a turn that had to wait, plans again', async () => {
+    const plan = addPlan();
+    const changed = await runRequest(plan, {
+      planReconfiguration: plannedAt('41')(plan),
+      claimTurn: async () => ({ outcome: 'acquired', unchanged: false }),
+    });
+    expect(changed.result?.phase).toBe('Successful');
+    expect(changed.callsOf('planReconfiguration')).toHaveLength(2);
+
+    let asked = 0;
+    const waited = await runRequest(plan, {
+      planReconfiguration: plannedAt('41')(plan),
+      // Only the first poll asks about the plan; a later one cannot vouch for it.
+      claimTurn: async (_ref, planned) =>
+        asked++ === 0 ? { outcome: 'wait', blockedBy: 'older' } : { outcome: 'acquired', unchanged: Boolean(planned) },
+    });
+    expect(waited.result?.phase).toBe('Successful');
+    expect(waited.callsOf('claimTurn').map((c) => c.args[1])).toEqual([
+      { pgbouncer: 'pb', resourceVersion: '41' },
+      undefined,
+    ]);
+    expect(waited.callsOf('planReconfiguration')).toHaveLength(2);
+  }, 30_000);
+});
+
 // ---- before the turn: nothing changes ----
 
 describe('before anything changes', () => {

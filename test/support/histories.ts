@@ -19,9 +19,12 @@ export function findKeyMaterial(text: string): string | undefined {
  * Histories are recorded as <scenario>.<series>.json. When a workflow change goes behind
  * patched(), bump the series: the new recordings then lie beside the old ones, which must keep
  * replaying. v1 (no suffix): before served-certificate checks; v2: with them and hot reload; v3:
- * bounded compensation, the point of no return, replica checks and continueAsNew while waiting.
+ * bounded compensation, the point of no return, replica checks and continueAsNew while waiting;
+ * v4: patched('drain-before-restart'), a drain before every restart and reload where the planner's
+ * table allows; v4-fleet: patched('fleet-budget'), the plan kept when the turn comes at once and the
+ * swap's two conditions in one status write; v5: both patches.
  */
-export const HISTORY_SERIES = 'v4';
+export const HISTORY_SERIES = 'v5';
 
 export const recording = () => process.env.PGBTLS_RECORD_HISTORIES === '1';
 

@@ -10,7 +10,7 @@ import { ServiceProxy } from './service-proxy.js';
 
 const logger = createLogger({ component: 'kubelet-stand-in' });
 const config = loadConfig();
-const kube = createKube(config.kubeconfig);
+const kube = createKube(config.kubeconfig, { userAgent: 'pgbtls-kubelet-stand-in' });
 // Container start-up time on top of pgbouncer's, and the kubelet's delay in projecting a changed Secret.
 const readyDelayMs = Number(process.env.PGBTLS_KUBELET_READY_DELAY_MS ?? 500);
 const projectionDelayMs = Number(process.env.PGBTLS_KUBELET_PROJECTION_DELAY_MS ?? 1_500);
@@ -21,20 +21,17 @@ if (!podNetwork || !/^127\.\d{1,3}$/.test(podNetwork))
   throw new Error(
     'PGBTLS_KUBELET_POD_NETWORK must be the first two octets of a loopback /16 (e.g. 127.42): the stack sets it',
   );
-const kubelet = new KubeletStandIn({
+const runtime = new PgBouncerRuntime({
   kube,
-  runtime: new PgBouncerRuntime({
-    kube,
-    logger,
-    pgbouncer: loadTools().pgbouncer,
-    rootDir: podsDir,
-    readyDelayMs,
-    projectionDelayMs,
-    podNetwork,
-  }),
   logger,
+  pgbouncer: loadTools().pgbouncer,
+  rootDir: podsDir,
+  readyDelayMs,
+  projectionDelayMs,
+  podNetwork,
 });
-
+await runtime.watchSecrets();
+const kubelet = new KubeletStandIn({ kube, runtime, logger });
 await kubelet.start();
 // kube-proxy's part: the local stack's Services route to their Ready pods.
 const proxy = new ServiceProxy({ kube, logger, podNetwork });
