@@ -2,7 +2,7 @@
 // observedGeneration, one condition per step) and an Event per step.
 import { OPS_REQUESTS } from '../../lib/api/resources.js';
 import { type Condition, type OpsRequestPhase, type PgBouncerOpsRequest } from '../../lib/api/types.js';
-import { getOrUndefined, isConflict, mergePatch, type Kube } from '../../lib/kube/kube.js';
+import { getOrUndefined, isConflict, isNotFound, mergePatch, type Kube } from '../../lib/kube/kube.js';
 import type { OpsRequestRef } from '../../lib/planner/types.js';
 import { objectGone } from '../failures.js';
 
@@ -84,6 +84,11 @@ export async function updateOpsRequestStatus(
         if (event) await recordEvent(kube, written, event);
       return written;
     } catch (err) {
+      // Written from a kept copy, a deleted request answers 404: gone, as if read first.
+      if (isNotFound(err)) {
+        req = undefined;
+        continue;
+      }
       // A copy from an earlier write may be stale (another writer, another worker): read, retry
       // once; a 409 after a fresh read is a real race and goes to the activity's retries.
       if (!isConflict(err) || attempt > 0 || !opts.known) throw err;
