@@ -291,7 +291,9 @@ export function createActivities({ kube, config, logger, meter, caches }: Activi
     },
     /** Before a restart: out of the Service, then wait (bounded) until the sessions on the pod end. */
     async drainPod(target: DrainTarget): Promise<DrainResult> {
-      return asActivity(`drain pod ${target.pod}`, () => drainPod(kube, target, activityWaitHooks(target.pgbouncer)));
+      return asActivity(`drain pod ${target.pod}`, () =>
+        drainPod(kube, target, activityWaitHooks(target.pgbouncer), { blindDrainMs: config.blindDrainMs }),
+      );
     },
     /** Compensation: a pod drained but never evicted is selected by its Service again. */
     async returnPodToService(target: { namespace: string; pod: string; uid: string }): Promise<boolean> {

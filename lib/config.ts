@@ -43,6 +43,12 @@ export interface Config {
    * kubelet projects a changed Secret into a running pod only after its sync delay), in ms.
    */
   servedCertificateTimeoutMs: number;
+  /**
+   * How long a pod without a TLS admin path (so no way to watch its sessions) stays out of its
+   * Service before its eviction, at most (and never past the drain bound), in ms: long enough for
+   * the Service to stop routing to it and connect-per-query clients to finish.
+   */
+  blindDrainMs: number;
   /** How often the worker re-signs CRLs whose nextUpdate is near (PGBTLS_CRL_REFRESH_INTERVAL_MS). */
   crlRefreshIntervalMs: number;
   /**
@@ -130,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     resyncIntervalMs: positiveInt(env, 'PGBTLS_RESYNC_INTERVAL_MS', 30_000),
     hotReload: flag(env, 'PGBTLS_HOT_RELOAD', true),
     servedCertificateTimeoutMs: positiveInt(env, 'PGBTLS_SERVED_CERTIFICATE_TIMEOUT_MS', 120_000),
+    blindDrainMs: positiveInt(env, 'PGBTLS_BLIND_DRAIN_MS', 5_000),
     crlRefreshIntervalMs: positiveInt(env, 'PGBTLS_CRL_REFRESH_INTERVAL_MS', 3_600_000),
     leaseDurationSeconds: positiveInt(env, 'PGBTLS_LEASE_DURATION_SECONDS', 300),
     compensationTimeoutMs: positiveInt(env, 'PGBTLS_COMPENSATION_TIMEOUT_MS', 300_000),

@@ -8,7 +8,7 @@
 // while the sessions end on their own; at the bound, the pod is evicted once no transaction is in
 // flight (a little grace), and the sessions still open are the ones that outlived the bound.
 // A pod that does not serve TLS has no verified admin path (the password is never sent in
-// plaintext): it is out of the Service for min(bound, 5 s), long enough for the Service to stop
+// plaintext): it is out of the Service for min(bound, PGBTLS_BLIND_DRAIN_MS, default 5 s), long enough for the Service to stop
 // routing to it and for connect-per-query clients to finish, then evicted.
 import type { V1Pod } from '@kubernetes/client-node';
 import { COMPONENT_DRAINING, COMPONENT_SERVING, LABEL_COMPONENT } from '../../lib/api/names.js';
@@ -20,8 +20,6 @@ import type { WaitHooks } from '../kubernetes/pods.js';
 import { objectGone } from '../failures.js';
 import { adminAccess, type AdminAccessTarget } from './admin-access.js';
 
-/** A pod without a TLS admin path is out of the Service this long at most before its eviction. */
-export const BLIND_DRAIN_MS = 5_000;
 /** New connections have stopped once none arrived for this long. */
 const QUIET_MS = 1_000;
 /** At the bound: how long to wait more for in-flight transactions to finish. */
@@ -104,7 +102,12 @@ export async function returnPodToService(
   }
 }
 
-export async function drainPod(kube: Kube, t: DrainTarget, hooks: WaitHooks): Promise<DrainResult> {
+export async function drainPod(
+  kube: Kube,
+  t: DrainTarget,
+  hooks: WaitHooks,
+  opts: { blindDrainMs: number },
+): Promise<DrainResult> {
   const started = Date.now();
   const elapsed = () => Date.now() - started;
   const result = (r: Omit<DrainResult, 'pod' | 'elapsedMs'>): DrainResult => ({
@@ -130,7 +133,7 @@ export async function drainPod(kube: Kube, t: DrainTarget, hooks: WaitHooks): Pr
   };
   let clients = await list();
   if (!clients) {
-    const wait = Math.min(t.boundMs, BLIND_DRAIN_MS);
+    const wait = Math.min(t.boundMs, opts.blindDrainMs);
     while (elapsed() < wait) {
       hooks.progress({ phase: `no TLS admin path: out of the Service for ${wait} ms`, uid: t.uid });
       await hooks.sleep(Math.min(POLL_MS * 5, wait - elapsed()));

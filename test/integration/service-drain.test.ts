@@ -44,7 +44,7 @@ beforeAll(async () => {
   });
   await createCaIssuer(namespace, 'ca-one');
   await createCaIssuer(namespace, 'ca-two');
-  worker = await startWorkerProcess(taskQueue);
+  worker = await startWorkerProcess(taskQueue, { PGBTLS_BLIND_DRAIN_MS: '5000' }); // the default, as users get it
   for (const [mode, name] of Object.entries(POOLERS)) {
     await createPgBouncer(namespace, name, {
       replicas: REPLICAS,

@@ -94,6 +94,10 @@ export async function startWorkerProcess(taskQueue: string, env: NodeJS.ProcessE
       PGBTLS_HEALTH_ADDRESS: `127.0.0.1:${healthPort}`,
       // The stand-in projects changed Secrets after 1.5 s; a pod still wrong after 20 s fails its step.
       PGBTLS_SERVED_CERTIFICATE_TIMEOUT_MS: '20000',
+      // Every restart of a pod without TLS drains blind; 1 s keeps suites that restart many pods
+      // short (the stand-in's Service proxy follows the label at once). service-drain.test.ts
+      // measures the default.
+      PGBTLS_BLIND_DRAIN_MS: '1000',
       ...env,
     },
   });
