@@ -401,6 +401,8 @@ async function drainPod(run: Rollout, i: number, pod: PodPlan, uid: string): Pro
     conditionUpdate(`DrainPod--${pod.name}`, true, 'DrainPod', describeDrain(drained)),
     `record ${pod.name} drained`,
   );
+  run.progress.pods[i].status = 'restarting'; // drained: the eviction comes next
+  showRoll(run);
 }
 
 /** Step 8: only the new CA in ca.crt, revoke what was replaced, drop removed keys, clean up, resume. */
