@@ -4,6 +4,7 @@
 // (what a rollback replaces) — for the pod's own DNS name or the Service's. Without any CA there is
 // no admin access: the password is never sent to an unverified peer.
 import { authSecretName, certificateSecretName, governingServiceName } from '../../lib/api/names.js';
+import type { V1Secret } from '@kubernetes/client-node';
 import type { PgBouncer } from '../../lib/api/types.js';
 import type { Kube } from '../../lib/kube/kube.js';
 import type { AdminConnection } from '../../lib/pgbouncer/admin-console.js';
@@ -37,13 +38,19 @@ async function readSnapshotOf(kube: Kube, pb: PgBouncer, t: AdminAccessTarget): 
 
 const checksClientCertificates = (mode: string) => mode === 'verify-ca' || mode === 'verify-full';
 
-export async function adminAccess(kube: Kube, pb: PgBouncer, t: AdminAccessTarget): Promise<AdminAccess> {
+/** `known.server`: the server certificate Secret as the caller just read it (undefined: gone), not read again. */
+export async function adminAccess(
+  kube: Kube,
+  pb: PgBouncer,
+  t: AdminAccessTarget,
+  known?: { server: V1Secret | undefined },
+): Promise<AdminAccess> {
   const authSecret = await readSecret(kube, t.namespace, authSecretName(pb));
   const login = {
     user: unb64(authSecret?.data?.username) || 'pgbouncer',
     password: unb64(authSecret?.data?.password),
   };
-  const server = await readSecret(kube, t.namespace, certificateSecretName(pb, 'server'));
+  const server = known ? known.server : await readSecret(kube, t.namespace, certificateSecretName(pb, 'server'));
   const staged = await Promise.all((t.staging ?? []).map((name) => readSecret(kube, t.namespace, name)));
   const snapshot = await readSnapshotOf(kube, pb, t);
   const cas = [

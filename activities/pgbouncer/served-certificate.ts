@@ -57,14 +57,16 @@ async function expectation(kube: Kube, t: ServingTarget) {
   const pb = await readPgBouncer(kube, t.namespace, t.pgbouncer);
   if (!pb) throw objectGone(`PgBouncer ${t.namespace}/${t.pgbouncer} is gone`);
   const hostname = `${t.pod}.${governingServiceName(t.pgbouncer)}.${t.namespace}.svc`;
-  // The admin console is reached over TLS the pod serves now, which may be what it served before
-  // the change (a RELOAD that turns TLS off, or one that rolls a new CA back). Read only to RELOAD.
-  const admin = t.reload ? await adminAccess(kube, pb, t) : undefined;
   // What the configuration means, not whether certificates exist: sslMode disable keeps the
   // certificates mounted, yet the pooler answers the SSLRequest with N.
-  if (!t.tls || effectiveSslMode(pb) === 'disable') return { pb, hostname, admin, tls: undefined };
+  const wantsTls = t.tls && effectiveSslMode(pb) !== 'disable';
   const serverSecretName = certificateSecretName(pb, 'server');
-  const server = await readSecret(kube, t.namespace, serverSecretName);
+  // Read once, for the expectation and for the admin console's CAs alike.
+  const server = wantsTls || t.reload ? await readSecret(kube, t.namespace, serverSecretName) : undefined;
+  // The admin console is reached over TLS the pod serves now, which may be what it served before
+  // the change (a RELOAD that turns TLS off, or one that rolls a new CA back). Read only to RELOAD.
+  const admin = t.reload ? await adminAccess(kube, pb, t, { server }) : undefined;
+  if (!wantsTls) return { pb, hostname, admin, tls: undefined };
   const certPem = unb64(server?.data?.[TLS_CERT_KEY]);
   const caBundle = unb64(server?.data?.[TLS_CA_KEY]);
   if (!certPem || !caBundle) {
