@@ -25,7 +25,13 @@ import { workflowIdFor } from '../../workflows/ids.js';
 import { createTestNamespace, eventually, stackConfig, testKube } from '../support/cluster.js';
 import { createAppBinding, createPgBouncer, readPgBouncer } from '../support/fixtures.js';
 import { captureLogs } from '../support/log-capture.js';
-import { closeTestClient, startWorkerProcess, testClient, type WorkerProcess } from '../support/temporal.js';
+import {
+  closeTestClient,
+  startReconfigureTLS,
+  startWorkerProcess,
+  testClient,
+  type WorkerProcess,
+} from '../support/temporal.js';
 import { createCaIssuer, createOpsRequest, readOpsRequest } from '../support/tls-fixtures.js';
 
 const kube = testKube();
@@ -639,4 +645,75 @@ describe('each item of the issue, failing before its fix', () => {
       await expectLeaseGone(pb);
     },
   );
+});
+
+describe('the turn of a dead run', () => {
+  test('item 6: a Lease its holder stopped renewing expires: the next request takes the turn instead of waiting forever', async () => {
+    const pb = LANES[4];
+    // The state a run terminated from the UI leaves while no watcher runs: its request still
+    // Progressing, its Lease held, last renewed long ago. Without the watcher nothing sweeps it.
+    await watcher.stop();
+    try {
+      const dead = await createOpsRequest(
+        namespace,
+        `${pb}-dead`,
+        { databaseRef: { name: pb }, tls: { rotateCertificates: true } },
+        RESTART,
+      );
+      await kube.custom.patchNamespacedCustomObjectStatus(
+        {
+          group: 'ops.kubedb.com',
+          version: 'v1alpha1',
+          plural: 'pgbounceropsrequests',
+          namespace,
+          name: dead.name,
+          body: { status: { phase: 'Progressing' } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      const longAgo = new Date(Date.now() - 600_000).toISOString().replace(/Z$/, '000Z') as unknown as Date;
+      await kube.coordination.createNamespacedLease({
+        namespace,
+        body: {
+          metadata: { name: `pgbouncer-ops-${pb}` },
+          spec: {
+            holderIdentity: `${dead.name}/${dead.uid}`,
+            acquireTime: longAgo,
+            renewTime: longAgo,
+            leaseDurationSeconds: 300,
+          },
+        },
+      });
+      const next = await createOpsRequest(
+        namespace,
+        `${pb}-next`,
+        { databaseRef: { name: pb }, tls: { rotateCertificates: true } },
+        RESTART,
+      );
+      const handle = await startReconfigureTLS(taskQueue, next);
+      const closed = await Promise.race([
+        ended(handle),
+        new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), RUN_BOUND_MS)),
+      ]);
+      expect(closed).toBe('completed');
+      expect(await phaseOf(next)).toBe('Successful');
+      await expectLeaseGone(pb);
+      await kube.custom.deleteNamespacedCustomObject({
+        group: 'ops.kubedb.com',
+        version: 'v1alpha1',
+        plural: 'pgbounceropsrequests',
+        namespace,
+        name: dead.name,
+      });
+    } finally {
+      watcher = await startWatcher({
+        kube,
+        config: stackConfig({ taskQueue, watchNamespaces: [namespace] }),
+        logger: logs.logger,
+        client,
+        maxBackoffMs: 2_000,
+        sweepIntervalMs: 1_000,
+      });
+    }
+  });
 });
