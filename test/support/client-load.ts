@@ -99,18 +99,22 @@ export function startClientLoad(
     if (counts.errors.length < 8 && !counts.errors.includes(text)) counts.errors.push(text);
   };
   let running = true;
+  /** A connection, or undefined after a counted failed connect and the client's 1 s back-off. */
+  const connectOrBackOff = async (what: string): Promise<pg.Client | undefined> => {
+    try {
+      return await connectPreferTls(target, counts);
+    } catch (err) {
+      counts.failedConnects++;
+      noteError(what, err);
+      await sleep(RETRY_MS);
+      return undefined;
+    }
+  };
 
   const holder = async () => {
     while (running) {
-      let client: pg.Client;
-      try {
-        client = await connectPreferTls(target, counts);
-      } catch (err) {
-        counts.failedConnects++;
-        noteError('holder connect', err);
-        await sleep(RETRY_MS);
-        continue;
-      }
+      const client = await connectOrBackOff('holder connect');
+      if (!client) continue;
       const opened = Date.now();
       let closedUnderUs = false;
       client.on('end', () => (closedUnderUs = running));
@@ -137,15 +141,8 @@ export function startClientLoad(
 
   const perQuery = async () => {
     while (running) {
-      let client: pg.Client;
-      try {
-        client = await connectPreferTls(target, counts);
-      } catch (err) {
-        counts.failedConnects++;
-        noteError('connect', err);
-        await sleep(RETRY_MS);
-        continue;
-      }
+      const client = await connectOrBackOff('connect');
+      if (!client) continue;
       try {
         await client.query('select 1');
         counts.queries++;
