@@ -62,17 +62,20 @@ test('SIGTERM during a pod restart: the activity finishes, a new worker complete
     namespace,
     body: {
       metadata: { name: 'pgbtls-kubelet-faults' },
-      data: { 'pods.json': JSON.stringify({ 'drained-1': { readyDelayMs: 5_000 } }) },
+      data: { 'pods.json': JSON.stringify({ 'drained-1': { readyDelayMs: 8_000 } }) },
     },
   });
   const recorder = new PodRecorder(namespace, 'drained');
   await recorder.start();
   const { ref, handle } = await start('drained-add', 'drained', { tls });
+  // The EvictPod condition is written just before the eviction activity is scheduled, so it alone
+  // can be seen while no activity is in flight. A new incarnation of drained-1 means the eviction
+  // ran and the activity is now waiting out the 8 s readiness delay.
   await eventually(
-    async () => (await readOpsRequest(ref)).status?.conditions?.some((c) => c.type === 'EvictPod--drained-1'),
-    {
-      what: 'the restart of drained-1 to begin',
-    },
+    async () =>
+      (await readOpsRequest(ref)).status?.conditions?.some((c) => c.type === 'EvictPod--drained-1') &&
+      recorder.restarts()['drained-1'] === 1,
+    { what: 'the restart of drained-1 to be in flight (old pod evicted, new one not Ready)' },
   );
   const t0 = Date.now();
   await worker.stop(); // SIGTERM: drains within shutdownGraceTime
