@@ -26,6 +26,7 @@ import { reconfigureTLS, type ReconfigureTLSResult } from '../../workflows/recon
 import { planOf, ref, withTls } from '../unit/planner/live-state-builder.js';
 import {
   cancelsTheRun,
+  cancelsTheRunWhileShielded,
   failing,
   happyPath,
   restartedUid,
@@ -498,7 +499,7 @@ describe('cancellation', () => {
 test('a cancellation while cleaning up (past the point of no return) completes the change', async () => {
   const planned = addPlan();
   const run = await runRequest(planned, {
-    deleteSecrets: cancelsTheRun(() => client, happyPath(planned).deleteSecrets),
+    deleteSecrets: cancelsTheRunWhileShielded(() => client, happyPath(planned).deleteSecrets),
   });
   // Every pod already serves the new certificate: undoing now would roll back a finished change.
   expect(run.failure).toBeUndefined();

@@ -153,3 +153,29 @@ export function cancelsTheRun<F extends AnyImpl>(client: () => Client, then: F):
   };
   return impl as F;
 }
+
+/**
+ * The first call cancels the run that made it while the activity runs in a non-cancellable scope:
+ * it heartbeats for `graceMs` (long enough for the workflow to have taken the cancellation in), then
+ * does what `then` does. Were the scope cancellable after all, the cancellation would reach the
+ * activity and fail it, and the test sees a different run. (Waiting for a cancellation that cannot
+ * come would last until the activity's start-to-close timeout.)
+ */
+export function cancelsTheRunWhileShielded<F extends AnyImpl>(client: () => Client, then: F, graceMs = 1_500): F {
+  let called = false;
+  const impl = async (...args: Parameters<F>) => {
+    if (!called) {
+      called = true;
+      const ctx = Context.current();
+      const run = ctx.info.workflowExecution;
+      if (!run) throw new Error('cancelsTheRunWhileShielded: not called by a workflow');
+      await client().workflow.getHandle(run.workflowId).cancel();
+      for (const until = Date.now() + graceMs; Date.now() < until;) {
+        ctx.heartbeat();
+        await ctx.sleep(20); // rejects with CancelledFailure if the cancellation does reach us
+      }
+    }
+    return then(...args);
+  };
+  return impl as F;
+}
